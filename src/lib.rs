@@ -1,0 +1,87 @@
+//! ftps-scan: an active FTPS endpoint scanner.
+//!
+//! The library does the scanning and never prints; the `ftps-scan` binary
+//! parses flags, draws progress and writes reports. Data flow:
+//! targets → [`scan::run_scan`] → [`probe`] per endpoint →
+//! [`report::EndpointReport`] → [`policy`] → sinks in [`report`].
+
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod ftp;
+pub mod policy;
+pub mod probe;
+pub mod report;
+pub mod scan;
+pub mod targets;
+pub mod testbed;
+pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use report::{EndpointReport, Mode, Phase, Status};
+
+/// Deadlines per phase. Each network wait has one.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// TCP connect.
+    pub connect: Duration,
+    /// One FTP reply (the whole reply, however it is dripped).
+    pub read: Duration,
+    /// One TLS handshake.
+    pub tls: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            read: Duration::from_secs(10),
+            tls: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Timeouts {
+    /// An overall cap on one endpoint, generous enough for every step of the
+    /// plan, as a last guard against a step without its own deadline.
+    pub fn endpoint_cap(&self) -> Duration {
+        (self.connect + self.read + self.tls) * 12
+    }
+}
+
+/// Everything a scan needs; built by the binary from flags, or by tests.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    /// Ports for targets that name none.
+    pub ports: Vec<u16>,
+    /// Forces a mode on every endpoint (else 990 is implicit, others explicit).
+    pub mode: Option<Mode>,
+    /// Endpoints in flight at once.
+    pub concurrency: usize,
+    /// Connections in flight to one IP address.
+    pub per_host_limit: usize,
+    /// Hostname lookups in flight at once.
+    pub dns_concurrency: usize,
+    /// New connections per second across the run.
+    pub rate: Option<u32>,
+    pub timeouts: Timeouts,
+    pub trust: Arc<tls::trust::TrustStore>,
+}
+
+impl ScanConfig {
+    /// Defaults with the given trust store.
+    pub fn new(trust: tls::trust::TrustStore) -> Self {
+        Self {
+            ports: vec![21, 990],
+            mode: None,
+            concurrency: 64,
+            per_host_limit: 2,
+            dns_concurrency: 32,
+            rate: None,
+            timeouts: Timeouts::default(),
+            trust: Arc::new(trust),
+        }
+    }
+}

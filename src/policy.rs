@@ -1,0 +1,316 @@
+//! Findings and verdicts.
+//!
+//! Each finding has a stable id (scripts and exception lists key on it), a
+//! severity the policy may change, and a one-line detail. The verdict of an
+//! endpoint follows from its status and the severities of its findings.
+
+use crate::report::{EndpointReport, Mode, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity {other:?} (info, low, medium, high, critical)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+    /// The endpoint could not be assessed (dead, timed out, not FTP...).
+    Error,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    pub detail: String,
+}
+
+/// A finding the scanner knows: id, default severity, what it means, and
+/// the standard behind it. The README's finding table is this list.
+pub struct FindingKind {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub standard: &'static str,
+}
+
+pub const CATALOG: &[FindingKind] = &[
+    FindingKind { id: "ftp-no-tls", severity: Severity::High, summary: "FTP service without TLS: AUTH TLS and AUTH SSL refused, or a plain greeting on the implicit port", standard: "PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1" },
+    FindingKind { id: "tls-handshake-failed", severity: Severity::High, summary: "TLS was agreed but no handshake could be completed with a TLS 1.2/1.3 client", standard: "NIST SP 800-52r2 3.1" },
+    FindingKind { id: "implicit-not-ftp", severity: Severity::Medium, summary: "the implicit FTPS port answers TLS (or something else) but no FTP greeting", standard: "" },
+    FindingKind { id: "sslv2-accepted", severity: Severity::Critical, summary: "SSL 2.0 accepted", standard: "RFC 6176; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1" },
+    FindingKind { id: "sslv3-accepted", severity: Severity::Critical, summary: "SSL 3.0 accepted", standard: "RFC 7568; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1" },
+    FindingKind { id: "tls1.0-accepted", severity: Severity::High, summary: "TLS 1.0 accepted", standard: "RFC 8996; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1; BSI TR-02102-2" },
+    FindingKind { id: "tls1.1-accepted", severity: Severity::High, summary: "TLS 1.1 accepted", standard: "RFC 8996; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1; BSI TR-02102-2" },
+    FindingKind { id: "tls1.2-not-offered", severity: Severity::Medium, summary: "TLS 1.2 not accepted (clients without TLS 1.3 cannot connect)", standard: "NIST SP 800-52r2 3.1 (servers shall support TLS 1.2)" },
+    FindingKind { id: "weak-cipher-accepted", severity: Severity::High, summary: "a weak cipher suite is accepted (NULL, anonymous, EXPORT, RC4, DES/3DES, MD5)", standard: "NIST SP 800-52r2 3.3; BSI TR-02102-2 3.3" },
+    FindingKind { id: "tls-version-intolerance", severity: Severity::Medium, summary: "a higher TLS version is answered by a silent close while a lower one works", standard: "RFC 8446 appendix D" },
+    FindingKind { id: "tls-anomaly", severity: Severity::Low, summary: "the server answered a version probe with a version or suite that was not offered", standard: "" },
+    FindingKind { id: "cert-expired", severity: Severity::High, summary: "the certificate's notAfter has passed", standard: "RFC 5280 4.1.2.5" },
+    FindingKind { id: "cert-not-yet-valid", severity: Severity::High, summary: "the certificate's notBefore is in the future", standard: "RFC 5280 4.1.2.5" },
+    FindingKind { id: "cert-expiring-soon", severity: Severity::Medium, summary: "the certificate expires within the policy's warning window (30 days by default)", standard: "" },
+    FindingKind { id: "cert-untrusted", severity: Severity::High, summary: "the chain does not lead to a trusted root (Mozilla's by default)", standard: "NIST SP 800-52r2 3.5" },
+    FindingKind { id: "cert-self-signed", severity: Severity::Medium, summary: "the certificate is self-signed", standard: "NIST SP 800-52r2 3.5" },
+    FindingKind { id: "cert-name-mismatch", severity: Severity::High, summary: "the certificate is not valid for the hostname (or IP) scanned", standard: "RFC 6125; RFC 9525" },
+    FindingKind { id: "cert-weak-key", severity: Severity::High, summary: "RSA key under 2048 bits or EC key under 256 bits", standard: "NIST SP 800-52r2 3.5.1; BSI TR-02102-2" },
+    FindingKind { id: "cert-weak-signature", severity: Severity::High, summary: "certificate signed with SHA-1 or MD5", standard: "NIST SP 800-52r2 3.5.1; CA/B Forum BR 7.1.3" },
+    FindingKind { id: "cleartext-login-allowed", severity: Severity::High, summary: "the server takes USER (and so a password) on a plain, unencrypted control channel", standard: "PCI DSS 4.0 req. 4.2.1 and 8.3.2; RFC 4217 section 15" },
+    FindingKind { id: "cleartext-data-allowed", severity: Severity::Medium, summary: "PROT C accepted after login: files may cross the network unencrypted", standard: "PCI DSS 4.0 req. 4.2.1; RFC 4217 section 9" },
+    FindingKind { id: "pasv-address-mismatch", severity: Severity::Low, summary: "the PASV reply names an address other than the server's", standard: "RFC 2577 (FTP bounce); RFC 4217 section 10" },
+    FindingKind { id: "pasv-private-address", severity: Severity::Medium, summary: "a public server advertises a private PASV address (NAT misconfiguration)", standard: "" },
+    FindingKind { id: "pasv-unspecified-address", severity: Severity::Low, summary: "the PASV reply names 0.0.0.0", standard: "" },
+    FindingKind { id: "passive-port-unreachable", severity: Severity::Medium, summary: "the advertised passive port cannot be reached (firewall passive range)", standard: "" },
+    FindingKind { id: "data-tls-failed", severity: Severity::Medium, summary: "no TLS session could be set up on the data channel after PROT P", standard: "RFC 4217 section 10" },
+];
+
+pub fn catalog_entry(id: &str) -> Option<&'static FindingKind> {
+    CATALOG.iter().find(|k| k.id == id)
+}
+
+/// Thresholds and overrides; the defaults are the built-in policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Days before notAfter from which `cert-expiring-soon` is raised.
+    pub expiry_warn_days: i64,
+    /// Severity overrides by finding id.
+    pub severities: BTreeMap<String, Severity>,
+    /// Findings switched off entirely.
+    pub disabled: Vec<String>,
+    /// Findings ignored for listed targets (with a reason, until a date).
+    pub exceptions: Vec<Exception>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    pub finding: String,
+    /// Targets (as written in the input) or IP addresses it applies to.
+    pub targets: Vec<String>,
+    pub reason: String,
+    /// `YYYY-MM-DD`; the exception ends at the start of that day (UTC).
+    pub expires: Option<time::Date>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            expiry_warn_days: 30,
+            severities: BTreeMap::new(),
+            disabled: Vec::new(),
+            exceptions: Vec::new(),
+        }
+    }
+}
+
+impl Policy {
+    fn severity_of(&self, id: &str) -> Severity {
+        self.severities
+            .get(id)
+            .copied()
+            .or_else(|| catalog_entry(id).map(|k| k.severity))
+            .unwrap_or(Severity::Medium)
+    }
+
+    fn excepted(&self, id: &str, report: &EndpointReport, today: time::Date) -> bool {
+        let ip = report.ip.map(|ip| ip.to_string());
+        self.exceptions.iter().any(|e| {
+            e.finding == id
+                && e.expires.is_none_or(|d| today < d)
+                && e.targets.iter().any(|t| {
+                    *t == report.target || Some(t) == ip.as_ref() || Some(t.as_str()) == report.host.as_deref()
+                })
+        })
+    }
+
+    /// Computes the findings and verdict of a report and stores them in it.
+    pub fn apply(&self, report: &mut EndpointReport, today: time::Date) {
+        let mut findings = Vec::new();
+        for (id, detail) in raw_findings(report, self) {
+            if self.disabled.iter().any(|d| d == id) || self.excepted(id, report, today) {
+                continue;
+            }
+            findings.push(Finding {
+                id: id.to_string(),
+                severity: self.severity_of(id),
+                detail,
+            });
+        }
+        let worst = findings.iter().map(|f| f.severity).max();
+        let verdict = if matches!(report.status, Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp) {
+            match worst {
+                Some(s) if s >= Severity::High => Verdict::Fail,
+                Some(Severity::Medium) => Verdict::Warn,
+                _ => Verdict::Pass,
+            }
+        } else {
+            Verdict::Error
+        };
+        report.findings = findings;
+        report.verdict = Some(verdict);
+    }
+}
+
+/// Every finding the facts of `report` raise, before policy filtering.
+fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    match r.status {
+        Status::NoTls => out.push(("ftp-no-tls", r.error.clone().unwrap_or_default())),
+        Status::TlsFailed => out.push(("tls-handshake-failed", r.error.clone().unwrap_or_default())),
+        Status::NotFtp if r.mode == Mode::Implicit => {
+            out.push(("implicit-not-ftp", r.error.clone().unwrap_or_default()))
+        }
+        _ => {}
+    }
+    if let Some(v) = &r.versions {
+        let accepted = |name: &str| v.results.iter().any(|x| x.version == name && x.verdict == "accepted");
+        let rejected = |name: &str| v.results.iter().any(|x| x.version == name && x.verdict == "rejected");
+        for (name, id) in [
+            ("SSLv2", "sslv2-accepted"),
+            ("SSLv3", "sslv3-accepted"),
+            ("TLSv1.0", "tls1.0-accepted"),
+            ("TLSv1.1", "tls1.1-accepted"),
+        ] {
+            if accepted(name) {
+                out.push((id, format!("{name} accepted")));
+            }
+        }
+        if rejected("TLSv1.2") {
+            out.push(("tls1.2-not-offered", "TLSv1.2 rejected".into()));
+        }
+        let weak = v.weak_ciphers();
+        if !weak.is_empty() {
+            out.push(("weak-cipher-accepted", weak.join(";")));
+        }
+    }
+    if let Some(c) = &r.certificate {
+        if c.parse_error.is_none() {
+            let days = c.days_left.unwrap_or_default();
+            if c.expired {
+                out.push(("cert-expired", format!("expired {} days ago", -days)));
+            } else if days < policy.expiry_warn_days {
+                out.push(("cert-expiring-soon", format!("{days} days left")));
+            }
+            if c.not_yet_valid {
+                out.push(("cert-not-yet-valid", format!("valid from {}", c.not_before.clone().unwrap_or_default())));
+            }
+            if c.self_signed {
+                out.push(("cert-self-signed", c.subject.clone()));
+            }
+            let weak_key = match (c.key.split('-').next(), c.key_bits) {
+                (Some("RSA"), Some(bits)) => bits < 2048,
+                (Some("EC"), Some(bits)) => bits < 256,
+                (Some("DSA"), _) => true,
+                _ => false,
+            };
+            if weak_key {
+                out.push(("cert-weak-key", c.key.clone()));
+            }
+            let sig = c.signature.to_ascii_lowercase();
+            if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
+                out.push(("cert-weak-signature", c.signature.clone()));
+            }
+        }
+        if !c.trusted && !c.self_signed {
+            out.push(("cert-untrusted", c.trust_error.clone().unwrap_or_default()));
+        }
+        if c.name_match == Some(false) {
+            out.push((
+                "cert-name-mismatch",
+                format!("not valid for {}", c.name_checked.clone().unwrap_or_default()),
+            ));
+        }
+    }
+    if let Some(p) = &r.posture {
+        if p.cleartext_login.as_deref() == Some("allowed") {
+            out.push((
+                "cleartext-login-allowed",
+                p.cleartext_login_reply.as_ref().map(|x| x.to_string()).unwrap_or_default(),
+            ));
+        }
+        if p.prot_c.as_deref() == Some("accepted") {
+            out.push(("cleartext-data-allowed", "PROT C accepted".into()));
+        }
+        if p.pasv_unspecified_address == Some(true) {
+            out.push(("pasv-unspecified-address", "PASV advertised 0.0.0.0".into()));
+        } else if p.pasv_private_address == Some(true) {
+            out.push((
+                "pasv-private-address",
+                p.pasv_address.clone().unwrap_or_default(),
+            ));
+        } else if p.pasv_address_mismatch == Some(true) {
+            out.push((
+                "pasv-address-mismatch",
+                p.pasv_address.clone().unwrap_or_default(),
+            ));
+        }
+        if matches!(p.passive_port.as_deref(), Some("refused" | "timeout")) {
+            out.push((
+                "passive-port-unreachable",
+                format!(
+                    "port {} {}",
+                    p.pasv_port.map(|x| x.to_string()).unwrap_or_default(),
+                    p.passive_port.clone().unwrap_or_default()
+                ),
+            ));
+        }
+        if p.data_tls.as_deref() == Some("failed") {
+            out.push(("data-tls-failed", p.data_tls_reply.clone().unwrap_or_default()));
+        }
+    }
+    out
+}

@@ -1,0 +1,115 @@
+//! Opening TCP connections politely: a per-host cap on connections in
+//! flight, a deadline on every connect, and typed failures.
+
+use crate::report::Status;
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Caps connections per IP address across the whole run. Servers such as
+/// vsftpd and Pure-FTPd limit connections per client address and answer
+/// 421 beyond it; an audit must not trip that (or look like an attack).
+#[derive(Debug)]
+pub struct Connector {
+    per_host: usize,
+    hosts: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+    rate: Option<crate::scan::RateLimiter>,
+}
+
+/// A connection and the per-host slot it occupies; the slot is released
+/// when this is dropped.
+#[derive(Debug)]
+pub struct HostConnection {
+    pub stream: TcpStream,
+    pub permit: HostPermit,
+}
+
+/// Holds one of a host's connection slots.
+#[derive(Debug)]
+pub struct HostPermit {
+    /// `None` only if the semaphore were closed, which this module never does.
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Why a connection could not be made, as a report status.
+#[derive(Debug)]
+pub struct ConnectFailure {
+    pub status: Status,
+    pub message: String,
+}
+
+impl Connector {
+    pub fn new(per_host: usize, rate: Option<crate::scan::RateLimiter>) -> Self {
+        Self {
+            per_host: per_host.max(1),
+            hosts: Mutex::new(HashMap::new()),
+            rate,
+        }
+    }
+
+    /// Waits for a slot on `addr`'s host, then connects within `timeout`
+    /// (the wait for a slot is not counted against the connect deadline).
+    pub async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<HostConnection, ConnectFailure> {
+        let permit = self.acquire(addr.ip()).await;
+        if let Some(rate) = &self.rate {
+            rate.wait().await;
+        }
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Err(_) => {
+                return Err(ConnectFailure {
+                    status: Status::Timeout,
+                    message: format!(
+                        "no answer to TCP connect within {}",
+                        crate::ftp::control::humantime(timeout)
+                    ),
+                })
+            }
+            Ok(Err(e)) => return Err(classify_connect_error(&e)),
+            Ok(Ok(s)) => s,
+        };
+        let _ = stream.set_nodelay(true);
+        Ok(HostConnection { stream, permit })
+    }
+
+    async fn acquire(&self, ip: IpAddr) -> HostPermit {
+        let semaphore = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            // Forget hosts nobody is connected to, so the map stays as small
+            // as the set of hosts in flight during a long sweep.
+            if hosts.len() > 4096 {
+                hosts.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            hosts
+                .entry(ip)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                .clone()
+        };
+        HostPermit {
+            _permit: semaphore.acquire_owned().await.ok(),
+        }
+    }
+}
+
+pub fn classify_connect_error(e: &io::Error) -> ConnectFailure {
+    const EHOSTUNREACH: i32 = 113;
+    const ENETUNREACH: i32 = 101;
+    const EHOSTDOWN: i32 = 112;
+    let status = match e.kind() {
+        io::ErrorKind::ConnectionRefused => Status::Refused,
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => Status::Unreachable,
+        io::ErrorKind::TimedOut => Status::Timeout,
+        _ => match e.raw_os_error() {
+            Some(EHOSTUNREACH | ENETUNREACH | EHOSTDOWN) => Status::Unreachable,
+            _ => Status::Error,
+        },
+    };
+    let message = match status {
+        Status::Refused => "connection refused".to_string(),
+        _ => format!("connect failed: {e}"),
+    };
+    ConnectFailure { status, message }
+}

@@ -1,0 +1,86 @@
+//! Implicit FTPS: TLS from the first byte, then the FTP greeting inside TLS.
+//!
+//! Reading the greeting inside TLS is what tells an implicit FTPS server
+//! from any other TLS service that happens to listen on port 990.
+
+use super::connector::HostConnection;
+use super::tap::Tap;
+use super::{check_greeting, read_features, read_greeting, Failure, ProbeContext};
+use crate::ftp::control::FtpErrorKind;
+use crate::ftp::{parse_reply, ControlConnection, Parsed};
+use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::tls::session::{EndpointTls, HandshakeError};
+use rustls_pki_types::ServerName;
+use std::net::SocketAddr;
+
+/// Bytes kept from the server's first answer to recognise a plain greeting.
+const FIRST_BYTES: usize = 4096;
+
+pub async fn run(
+    addr: SocketAddr,
+    server_name: &ServerName<'static>,
+    tls: &EndpointTls,
+    ctx: &ProbeContext,
+    report: &mut EndpointReport,
+) -> Result<(), Failure> {
+    let timeouts = &ctx.config.timeouts;
+    let HostConnection { stream, permit: _slot } = ctx
+        .connector
+        .connect(addr, timeouts.connect)
+        .await
+        .map_err(|f| Failure::new(f.status, Phase::Connect, f.message))?;
+    let (tapped, first_bytes) = Tap::new(stream, FIRST_BYTES);
+    let tls_stream = match tls.handshake(tapped, server_name.clone(), timeouts.tls).await {
+        Ok(s) => s,
+        Err(e) => {
+            let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();
+            return Err(explain_failed_handshake(e, &seen, report));
+        }
+    };
+    super::record_session(report, &tls_stream, server_name, false);
+    let mut control = ControlConnection::new(tls_stream);
+    let greeting = match read_greeting(&mut control, ctx, Phase::GreetingAfterTls).await {
+        Ok(g) => g,
+        Err(e) => {
+            let message = match &e.kind {
+                FtpErrorKind::Timeout(d) => format!(
+                    "TLS service sent no FTP greeting within {}",
+                    crate::ftp::control::humantime(*d)
+                ),
+                FtpErrorKind::ClosedBeforeReply => "TLS service closed without an FTP greeting".into(),
+                other => format!("TLS service did not greet like FTP: {other}"),
+            };
+            return Err(Failure::new(Status::NotFtp, Phase::GreetingAfterTls, message));
+        }
+    };
+    report.ftp.banner = Some(greeting.clone());
+    check_greeting(&greeting, Phase::GreetingAfterTls)?;
+    read_features(&mut control, ctx, report).await?;
+    super::after_tls(&mut control, Mode::Implicit, addr, tls, server_name, ctx, report).await
+}
+
+/// A failed handshake on the implicit port: a plain FTP greeting means the
+/// port does FTP without TLS; other non-TLS bytes mean it is not FTPS at all.
+fn explain_failed_handshake(e: HandshakeError, seen: &[u8], report: &mut EndpointReport) -> Failure {
+    if let Ok(Parsed::Complete(reply, _)) = parse_reply(seen, FIRST_BYTES) {
+        report.ftp.banner = Some(reply.clone());
+        return Failure::new(
+            Status::NoTls,
+            Phase::TlsHandshake,
+            format!("plain FTP without TLS on the implicit port (greeting {reply})"),
+        );
+    }
+    let looks_like_tls = matches!(seen.first(), Some(0x15 | 0x16));
+    match e {
+        HandshakeError::Timeout(_) => Failure::new(Status::Timeout, Phase::TlsHandshake, e.to_string()),
+        _ if !seen.is_empty() && !looks_like_tls => Failure::new(
+            Status::NotFtp,
+            Phase::TlsHandshake,
+            format!(
+                "not a TLS service: it answered {}",
+                crate::ftp::reply::preview(seen)
+            ),
+        ),
+        _ => Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.to_string()),
+    }
+}

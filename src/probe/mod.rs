@@ -1,0 +1,256 @@
+//! The per-endpoint plan: connect, greet, upgrade to TLS (explicit or
+//! implicit), judge the certificate, then the posture checks.
+//!
+//! Each step has its own deadline and fills the report as it goes, so a
+//! failure at any step keeps everything learnt before it (a failed handshake
+//! still reports the banner and the AUTH answer).
+
+pub mod connector;
+mod explicit;
+mod implicit;
+pub mod posture;
+mod tap;
+
+use crate::ftp::control::FtpErrorKind;
+use crate::ftp::{ControlConnection, FtpError, Reply};
+use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::scan::Endpoint;
+use crate::tls::session::EndpointTls;
+use crate::ScanConfig;
+use connector::Connector;
+use rustls_pki_types::ServerName;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// What every probe of a run shares.
+pub struct ProbeContext {
+    pub config: Arc<ScanConfig>,
+    pub connector: Connector,
+}
+
+/// Why the plan stopped early: the report's status, phase and message.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: Status,
+    pub phase: Phase,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: Status, phase: Phase, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            phase,
+            message: message.into(),
+        }
+    }
+
+    /// A control-channel error: timeouts keep their status; bytes that are
+    /// not FTP make the endpoint `not-ftp` when they come in place of a
+    /// greeting, else an `error`.
+    pub fn from_ftp(e: FtpError, what: &str) -> Self {
+        let status = match &e.kind {
+            FtpErrorKind::Timeout(_) => Status::Timeout,
+            FtpErrorKind::Reply(crate::ftp::ReplyError::Malformed(_))
+                if matches!(e.phase, Phase::Greeting | Phase::GreetingAfterTls) =>
+            {
+                Status::NotFtp
+            }
+            _ => Status::Error,
+        };
+        let message = match &e.kind {
+            FtpErrorKind::Timeout(d) => format!("no {what} within {}", crate::ftp::control::humantime(*d)),
+            other => format!("{what}: {other}"),
+        };
+        Self::new(status, e.phase, message)
+    }
+}
+
+/// Scans one endpoint. Never fails: every outcome is a report.
+pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> EndpointReport {
+    let started = std::time::Instant::now();
+    let mut report = endpoint.blank_report(now_utc());
+    if let Some(reason) = &endpoint.dns_error {
+        report.status = Status::DnsError;
+        report.failed_phase = Some(Phase::Resolve);
+        report.error = Some(reason.clone());
+        return report;
+    }
+    let outcome = match endpoint.ip {
+        None => Err(Failure::new(Status::Error, Phase::Resolve, "no address to scan")),
+        Some(ip) => {
+            let addr = SocketAddr::new(ip, endpoint.port);
+            let tls = EndpointTls::new();
+            let server_name = server_name_for(endpoint);
+            let result = match endpoint.mode {
+                Mode::Explicit => explicit::run(addr, &server_name, &tls, ctx, &mut report).await,
+                Mode::Implicit => implicit::run(addr, &server_name, &tls, ctx, &mut report).await,
+            };
+            // Judge whatever chain the server showed, even if a later step
+            // failed: a bad certificate must never hide behind a failure.
+            if report.certificate.is_none() {
+                if let Some(chain) = tls.recorded_chain() {
+                    let source = report
+                        .tls
+                        .as_ref()
+                        .map(|t| format!("{} session", t.version))
+                        .unwrap_or_else(|| "failed handshake".into());
+                    report.certificate = crate::tls::cert::judge(
+                        &chain,
+                        Some(&server_name),
+                        &ctx.config.trust,
+                        now_utc(),
+                        &source,
+                    );
+                }
+            }
+            result
+        }
+    };
+    if let Err(failure) = outcome {
+        report.status = failure.status;
+        report.failed_phase = Some(failure.phase);
+        report.error = Some(failure.message);
+    } else {
+        report.status = Status::Ok;
+    }
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report
+}
+
+/// SNI and name check: the hostname when the user gave one, else the IP
+/// (rustls sends no SNI for an IP, as RFC 6066 requires).
+pub fn server_name_for(endpoint: &Endpoint) -> ServerName<'static> {
+    if let Some(host) = &endpoint.host {
+        if let Ok(name) = ServerName::try_from(host.to_string()) {
+            return name;
+        }
+    }
+    let ip = endpoint.ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    ServerName::IpAddress(ip.into())
+}
+
+pub fn now_utc() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Reads the greeting, following a `120` ("ready in n minutes") to the
+/// real one. Returns the final greeting.
+pub async fn read_greeting<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut ControlConnection<S>,
+    ctx: &ProbeContext,
+    phase: Phase,
+) -> Result<Reply, FtpError> {
+    let timeout = ctx.config.timeouts.read;
+    let mut reply = conn.read_reply(timeout, phase).await?;
+    if reply.code == 120 {
+        reply = conn.read_reply(timeout, phase).await?;
+    }
+    Ok(reply)
+}
+
+/// A greeting that is not 220 ends the plan: 421 is "too many connections"
+/// or "service not available", anything else is not a usable FTP service.
+pub fn check_greeting(reply: &Reply, phase: Phase) -> Result<(), Failure> {
+    match reply.code {
+        220 => Ok(()),
+        421 => Err(Failure::new(
+            Status::Error,
+            phase,
+            format!("server refused the session (busy or limiting connections): {reply}"),
+        )),
+        _ => Err(Failure::new(
+            Status::Error,
+            phase,
+            format!("greeting is not 220: {reply}"),
+        )),
+    }
+}
+
+/// FEAT: the features advertised. A refusal or timeout is recorded and the
+/// plan goes on: FEAT is informative, not required (RFC 2389).
+pub async fn read_features<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut ControlConnection<S>,
+    ctx: &ProbeContext,
+    report: &mut EndpointReport,
+) -> Result<(), Failure> {
+    match conn.command("FEAT", ctx.config.timeouts.read, Phase::Feat).await {
+        Ok(reply) => {
+            if reply.code == 211 {
+                let inner = reply.lines.len().saturating_sub(1);
+                report.ftp.feat = Some(
+                    reply
+                        .lines
+                        .iter()
+                        .take(inner)
+                        .skip(1)
+                        .map(|l| l.trim().to_string())
+                        .filter(|l| !l.is_empty())
+                        .collect(),
+                );
+            }
+            report.ftp.feat_reply = Some(reply);
+            Ok(())
+        }
+        Err(e) if e.is_timeout() => Ok(()),
+        Err(e) => Err(Failure::from_ftp(e, "reply to FEAT")),
+    }
+}
+
+/// QUIT politely; its answer is informative only.
+pub async fn quit<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut ControlConnection<S>,
+    ctx: &ProbeContext,
+    report: &mut EndpointReport,
+) {
+    let timeout = ctx.config.timeouts.read.min(std::time::Duration::from_secs(2));
+    if let Ok(reply) = conn.command("QUIT", timeout, Phase::Quit).await {
+        report.ftp.quit_reply = Some(reply);
+    }
+}
+
+/// A handshake that did not complete: a timeout keeps its status.
+pub fn handshake_failure(e: crate::tls::session::HandshakeError) -> Failure {
+    let status = match e {
+        crate::tls::session::HandshakeError::Timeout(_) => Status::Timeout,
+        _ => Status::TlsFailed,
+    };
+    Failure::new(status, Phase::TlsHandshake, e.to_string())
+}
+
+/// Records version, suite and SNI of the established main session.
+pub fn record_session<S>(
+    report: &mut EndpointReport,
+    stream: &tokio_rustls::client::TlsStream<S>,
+    server_name: &ServerName<'static>,
+    via_auth_ssl: bool,
+) {
+    let (version, cipher) = crate::tls::session::session_facts(stream.get_ref().1);
+    report.tls = Some(crate::report::TlsSession {
+        version,
+        cipher,
+        sni: match server_name {
+            ServerName::DnsName(d) => Some(d.as_ref().to_string()),
+            _ => None,
+        },
+        via_auth_ssl,
+    });
+}
+
+/// The steps on an established FTPS control channel, common to both modes:
+/// the posture checks, then QUIT.
+pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    mode: Mode,
+    addr: SocketAddr,
+    tls: &EndpointTls,
+    server_name: &ServerName<'static>,
+    ctx: &ProbeContext,
+    report: &mut EndpointReport,
+) -> Result<(), Failure> {
+    let _ = (mode, addr, tls, server_name);
+    quit(control, ctx, report).await;
+    Ok(())
+}

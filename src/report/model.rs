@@ -1,0 +1,215 @@
+//! The one report struct per endpoint, and its parts.
+//!
+//! Every probe fills an [`EndpointReport`]; every sink (table, CSV, JSON
+//! Lines) reads it. Fields that were not established stay `None` so that a
+//! report never guesses: the CSV shows an empty cell, the JSON a null.
+
+use crate::ftp::Reply;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Explicit FTPS (AUTH TLS on a plain control channel) or implicit (TLS from
+/// the first byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    #[default]
+    Explicit,
+    Implicit,
+}
+
+impl Mode {
+    /// The mode a port implies: 990 is the registered implicit FTPS port.
+    pub fn for_port(port: u16) -> Mode {
+        if port == 990 {
+            Mode::Implicit
+        } else {
+            Mode::Explicit
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Explicit => "explicit",
+            Mode::Implicit => "implicit",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one typed outcome of an endpoint (report-columns.md, `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// An FTPS session was established.
+    Ok,
+    /// FTP answered but TLS was refused (AUTH TLS and AUTH SSL not accepted,
+    /// or a plain FTP greeting on the implicit port).
+    NoTls,
+    /// TLS was agreed but the handshake failed.
+    TlsFailed,
+    /// Something answered, but not FTP.
+    NotFtp,
+    Timeout,
+    Refused,
+    Unreachable,
+    DnsError,
+    #[default]
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Ok,
+        Status::NoTls,
+        Status::TlsFailed,
+        Status::NotFtp,
+        Status::Timeout,
+        Status::Refused,
+        Status::Unreachable,
+        Status::DnsError,
+        Status::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::NoTls => "no-tls",
+            Status::TlsFailed => "tls-failed",
+            Status::NotFtp => "not-ftp",
+            Status::Timeout => "timeout",
+            Status::Refused => "refused",
+            Status::Unreachable => "unreachable",
+            Status::DnsError => "dns-error",
+            Status::Error => "error",
+        }
+    }
+
+    /// Whether the endpoint could be scanned at all (something FTP-like or
+    /// TLS-like answered). Dead endpoints are a fact of sweeps, not failures
+    /// of the scanner.
+    pub fn answered(self) -> bool {
+        matches!(self, Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where in the per-endpoint plan something happened; errors carry it so
+/// that a report says which step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Resolve,
+    Connect,
+    Greeting,
+    Feat,
+    Auth,
+    TlsHandshake,
+    GreetingAfterTls,
+    CleartextLogin,
+    Login,
+    Protection,
+    Passive,
+    DataChannel,
+    VersionProbe,
+    Quit,
+    Internal,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Connect => "connect",
+            Phase::Greeting => "greeting",
+            Phase::Feat => "feat",
+            Phase::Auth => "auth",
+            Phase::TlsHandshake => "tls-handshake",
+            Phase::GreetingAfterTls => "greeting-after-tls",
+            Phase::CleartextLogin => "cleartext-login",
+            Phase::Login => "login",
+            Phase::Protection => "protection",
+            Phase::Passive => "passive",
+            Phase::DataChannel => "data-channel",
+            Phase::VersionProbe => "version-probe",
+            Phase::Quit => "quit",
+            Phase::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything established about one endpoint (address + port).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointReport {
+    /// 0-based position of the target in the input, to restore order after
+    /// a concurrent run.
+    pub input_index: u64,
+    /// The target as the user wrote it.
+    pub target: String,
+    /// The hostname when one was given.
+    pub host: Option<String>,
+    /// The address scanned (absent when the name did not resolve).
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub mode: Mode,
+    pub status: Status,
+    pub failed_phase: Option<Phase>,
+    pub error: Option<String>,
+    /// UTC ISO 8601, when the endpoint's scan started.
+    pub scanned_at: String,
+    pub duration_ms: u64,
+    pub ftp: FtpFacts,
+    pub tls: Option<TlsSession>,
+    pub certificate: Option<crate::tls::cert::CertificateReport>,
+    pub versions: Option<crate::tls::versions::VersionReport>,
+    pub posture: Option<crate::probe::posture::Posture>,
+    pub verdict: Option<crate::policy::Verdict>,
+    #[serde(default)]
+    pub findings: Vec<crate::policy::Finding>,
+}
+
+/// What the control channel said.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FtpFacts {
+    /// The whole greeting (for implicit FTPS, the one read inside TLS).
+    pub banner: Option<Reply>,
+    /// Features listed by FEAT, trimmed, in the server's order.
+    pub feat: Option<Vec<String>>,
+    /// The reply to FEAT itself, kept for servers that refuse it.
+    pub feat_reply: Option<Reply>,
+    pub auth_tls_reply: Option<Reply>,
+    /// Only tried when AUTH TLS was refused.
+    pub auth_ssl_reply: Option<Reply>,
+    pub quit_reply: Option<Reply>,
+}
+
+/// The scanner's main TLS session with the endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsSession {
+    /// `TLSv1.2`, `TLSv1.3`.
+    pub version: String,
+    /// IANA name of the negotiated suite.
+    pub cipher: String,
+    /// The server name sent in SNI, when the target was a hostname.
+    pub sni: Option<String>,
+    /// Whether the AUTH command that succeeded was `AUTH SSL` (legacy).
+    #[serde(default)]
+    pub via_auth_ssl: bool,
+}

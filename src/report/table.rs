@@ -1,0 +1,114 @@
+//! The human-readable table: one line per endpoint as it finishes.
+
+use super::{EndpointReport, Sink, Status};
+use std::io::{self, Write};
+
+pub struct TableSink<W: Write> {
+    out: W,
+    header_written: bool,
+    rows: u64,
+}
+
+impl<W: Write> TableSink<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            header_written: false,
+            rows: 0,
+        }
+    }
+}
+
+const WIDTHS: [usize; 7] = [26, 8, 10, 8, 22, 7, 0];
+const HEADINGS: [&str; 7] = ["ENDPOINT", "MODE", "STATUS", "TLS", "CERTIFICATE", "VERDICT", "NOTES"];
+
+fn fit(s: &str, width: usize) -> String {
+    if width == 0 {
+        return s.to_string();
+    }
+    let count = s.chars().count();
+    if count <= width {
+        format!("{s:<width$}")
+    } else {
+        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn line(cells: &[String]) -> String {
+    let parts: Vec<String> = cells.iter().zip(WIDTHS).map(|(c, w)| fit(c, w)).collect();
+    parts.join(" ").trim_end().to_string()
+}
+
+/// A one-word summary of the certificate for the table.
+fn certificate_summary(r: &EndpointReport) -> String {
+    let Some(c) = &r.certificate else { return String::new() };
+    if c.parse_error.is_some() {
+        return "unparsable".into();
+    }
+    let mut problems = Vec::new();
+    if c.expired {
+        problems.push("expired".to_string());
+    }
+    if c.not_yet_valid {
+        problems.push("not-yet-valid".to_string());
+    }
+    if c.self_signed {
+        problems.push("self-signed".to_string());
+    } else if !c.trusted {
+        problems.push("untrusted".to_string());
+    }
+    if c.name_match == Some(false) {
+        problems.push("wrong-name".to_string());
+    }
+    if problems.is_empty() {
+        format!("valid ({}d)", c.days_left.unwrap_or_default())
+    } else {
+        problems.join(",")
+    }
+}
+
+/// The endpoint as `ip:port` (`[v6]:port`), or the target when unresolved.
+pub fn endpoint_label(r: &EndpointReport) -> String {
+    match r.ip {
+        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{}", r.port),
+        Some(ip) => format!("{ip}:{}", r.port),
+        None => format!("{}:{}", r.target, r.port),
+    }
+}
+
+impl<W: Write + Send> Sink for TableSink<W> {
+    fn write(&mut self, r: &EndpointReport) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            let headings: Vec<String> = HEADINGS.iter().map(|s| s.to_string()).collect();
+            writeln!(self.out, "{}", line(&headings))?;
+        }
+        let notes = if r.status != Status::Ok {
+            r.error.clone().unwrap_or_default()
+        } else if r.findings.is_empty() {
+            r.ftp.banner.as_ref().map(|b| b.text()).unwrap_or_default()
+        } else {
+            r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(" ")
+        };
+        let cells = [
+            endpoint_label(r),
+            r.mode.to_string(),
+            r.status.to_string(),
+            r.tls.as_ref().map(|t| t.version.clone()).unwrap_or_else(|| "-".into()),
+            certificate_summary(r),
+            r.verdict.map(|v| v.to_string()).unwrap_or_default(),
+            notes.replace(['\r', '\n'], " "),
+        ];
+        writeln!(self.out, "{}", line(&cells))?;
+        self.rows += 1;
+        self.out.flush()
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.rows == 0 {
+            writeln!(self.out, "(no endpoints scanned)")?;
+        }
+        self.out.flush()
+    }
+}

@@ -1,0 +1,314 @@
+//! The scheduler: targets in, one report per endpoint out.
+//!
+//! Targets are read on a blocking thread into a small bounded channel, so a
+//! file of millions of lines (or a large CIDR block, expanded lazily) is
+//! never held in memory. Hostnames are resolved concurrently. Endpoints are
+//! probed with bounded concurrency; each probe runs in its own task so that
+//! even a panic becomes that endpoint's row rather than the end of the run.
+
+use crate::probe::connector::Connector;
+use crate::probe::{probe_endpoint, ProbeContext};
+use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::targets::{HostSpec, TargetError, TargetSpec};
+use crate::ScanConfig;
+use futures::stream::{self, Stream, StreamExt};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::time::Instant;
+
+/// One address + port to scan, with what the user wrote.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub input_index: u64,
+    pub target: Arc<str>,
+    pub host: Option<Arc<str>>,
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub mode: Mode,
+    /// Set when the hostname did not resolve: the endpoint becomes a
+    /// `dns-error` row instead of disappearing.
+    pub dns_error: Option<String>,
+}
+
+impl Endpoint {
+    /// A report with the identity columns filled in.
+    pub fn blank_report(&self, started: OffsetDateTime) -> EndpointReport {
+        EndpointReport {
+            input_index: self.input_index,
+            target: self.target.to_string(),
+            host: self.host.as_ref().map(|h| h.to_string()),
+            ip: self.ip,
+            port: self.port,
+            mode: self.mode,
+            scanned_at: format_utc(started),
+            ..Default::default()
+        }
+    }
+}
+
+/// `2026-11-20T22:10:39Z`: UTC, whole seconds.
+pub fn format_utc(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// What the scheduler tells its caller while it runs.
+#[derive(Debug)]
+pub enum ScanEvent {
+    /// A target line could not be used (bad syntax, unreadable file).
+    InputError(TargetError),
+    /// An endpoint is about to be probed (for progress displays).
+    Started,
+    /// An endpoint is finished.
+    Report(Box<EndpointReport>),
+}
+
+/// Caps new connections per second across the run (`--rate`).
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn per_second(rate: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(1) / rate.max(1),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for this connection's turn.
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// Stops a scan: no new endpoint is started once it is set.
+#[derive(Debug, Clone)]
+pub struct StopSignal {
+    rx: watch::Receiver<bool>,
+}
+
+/// The handle that sets a [`StopSignal`].
+#[derive(Debug)]
+pub struct StopHandle {
+    tx: watch::Sender<bool>,
+}
+
+pub fn stop_signal() -> (StopHandle, StopSignal) {
+    let (tx, rx) = watch::channel(false);
+    (StopHandle { tx }, StopSignal { rx })
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+impl StopSignal {
+    /// A signal that never fires.
+    pub fn never() -> Self {
+        let (tx, rx) = watch::channel(false);
+        std::mem::forget(tx);
+        Self { rx }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        *self.rx.borrow()
+    }
+
+    pub async fn stopped(mut self) {
+        let _ = self.rx.wait_for(|stopped| *stopped).await;
+    }
+}
+
+/// Runs the scan. `targets` is consumed on a blocking thread; events go to
+/// `events` as they happen (the caller's sinks write rows as they arrive).
+pub async fn run_scan<I>(targets: I, config: Arc<ScanConfig>, events: mpsc::Sender<ScanEvent>, stop: StopSignal)
+where
+    I: Iterator<Item = Result<TargetSpec, TargetError>> + Send + 'static,
+{
+    let (spec_tx, spec_rx) = mpsc::channel::<TargetSpec>(256);
+    let error_events = events.clone();
+    let reader_stop = stop.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        for item in targets {
+            if reader_stop.is_stopped() {
+                break;
+            }
+            let sent = match item {
+                Ok(spec) => spec_tx.blocking_send(spec).is_ok(),
+                Err(e) => error_events.blocking_send(ScanEvent::InputError(e)).is_ok(),
+            };
+            if !sent {
+                break;
+            }
+        }
+    });
+
+    let rate = config.rate.map(RateLimiter::per_second);
+    let ctx = Arc::new(ProbeContext {
+        connector: Connector::new(config.per_host_limit, rate),
+        config: config.clone(),
+    });
+    let specs = tokio_stream_from(spec_rx);
+    let endpoints = specs
+        .map({
+            let config = config.clone();
+            move |spec| expand(spec, config.clone())
+        })
+        .buffered(config.dns_concurrency.max(1))
+        .flat_map(stream::iter);
+    let endpoints = endpoints.take_until(stop.clone().stopped());
+
+    endpoints
+        .map(|endpoint| {
+            let ctx = ctx.clone();
+            let events = events.clone();
+            async move {
+                let _ = events.send(ScanEvent::Started).await;
+                let report = run_isolated(endpoint, ctx).await;
+                let _ = events.send(ScanEvent::Report(Box::new(report))).await;
+            }
+        })
+        .buffer_unordered(config.concurrency.max(1))
+        .for_each(|()| async {})
+        .await;
+    let _ = reader.await;
+}
+
+/// Runs one probe in its own task, so a panic in it is contained and turned
+/// into an `error` row for that endpoint. The probe's own deadlines bound
+/// it; a hard cap on top guards against a step that forgot one.
+async fn run_isolated(endpoint: Endpoint, ctx: Arc<ProbeContext>) -> EndpointReport {
+    let hard_cap = ctx.config.timeouts.endpoint_cap();
+    let probe_endpoint_copy = endpoint.clone();
+    let task = tokio::spawn(async move { probe_endpoint(&probe_endpoint_copy, &ctx).await });
+    let abort = task.abort_handle();
+    let outcome = tokio::time::timeout(hard_cap, task).await;
+    let mut report;
+    let (status, message) = match outcome {
+        Ok(Ok(done)) => return done,
+        Ok(Err(join_error)) => {
+            let why = if join_error.is_panic() {
+                "internal error: the probe of this endpoint panicked (please report it)"
+            } else {
+                "internal error: the probe of this endpoint was cancelled"
+            };
+            (Status::Error, why.to_string())
+        }
+        Err(_) => {
+            abort.abort();
+            (
+                Status::Timeout,
+                format!(
+                    "endpoint not finished within the overall cap of {}",
+                    crate::ftp::control::humantime(hard_cap)
+                ),
+            )
+        }
+    };
+    report = endpoint.blank_report(OffsetDateTime::now_utc());
+    report.status = status;
+    report.failed_phase = Some(Phase::Internal);
+    report.error = Some(message);
+    report
+}
+
+/// Turns one target into its endpoints: each address (a hostname's
+/// resolved addresses, a CIDR block's hosts) times each port. Returned as
+/// a lazy iterator so a /16 is not materialised.
+async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> Box<dyn Iterator<Item = Endpoint> + Send> {
+    let ports: Vec<u16> = match spec.port {
+        Some(p) => vec![p],
+        None => config.ports.clone(),
+    };
+    let target: Arc<str> = Arc::from(spec.text.as_str());
+    let mode_for = {
+        let forced = spec.mode.or(config.mode);
+        move |port: u16| forced.unwrap_or_else(|| Mode::for_port(port))
+    };
+    let make = {
+        let target = target.clone();
+        move |host: Option<Arc<str>>, ip: Option<IpAddr>, port: u16, dns_error: Option<String>| Endpoint {
+            input_index: spec.input_index,
+            target: target.clone(),
+            host,
+            ip,
+            port,
+            mode: mode_for(port),
+            dns_error,
+        }
+    };
+    match spec.host {
+        HostSpec::Ip(ip) => Box::new(ports.into_iter().map(move |p| make(None, Some(ip), p, None))),
+        HostSpec::Cidr(net) => {
+            let iter = net.hosts().flat_map(move |ip| {
+                let make = make.clone();
+                ports.clone().into_iter().map(move |p| make(None, Some(ip), p, None))
+            });
+            Box::new(iter)
+        }
+        HostSpec::Name(name) => {
+            let host: Arc<str> = Arc::from(name.as_str());
+            match resolve(&name, config.timeouts.connect).await {
+                Ok(addrs) => {
+                    let iter = addrs.into_iter().flat_map(move |ip| {
+                        let make = make.clone();
+                        let host = host.clone();
+                        ports
+                            .clone()
+                            .into_iter()
+                            .map(move |p| make(Some(host.clone()), Some(ip), p, None))
+                    });
+                    Box::new(iter)
+                }
+                Err(message) => Box::new(
+                    ports
+                        .into_iter()
+                        .map(move |p| make(Some(host.clone()), None, p, Some(message.clone()))),
+                ),
+            }
+        }
+    }
+}
+
+/// Resolves a name to its addresses (deduplicated, resolver order).
+async fn resolve(name: &str, timeout: Duration) -> Result<Vec<IpAddr>, String> {
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((name, 0))).await {
+        Err(_) => Err(format!("DNS lookup of {name} timed out")),
+        Ok(Err(e)) => Err(format!("DNS lookup of {name} failed: {e}")),
+        Ok(Ok(addrs)) => {
+            let mut out: Vec<IpAddr> = Vec::new();
+            for a in addrs {
+                if !out.contains(&a.ip()) {
+                    out.push(a.ip());
+                }
+            }
+            if out.is_empty() {
+                Err(format!("{name} has no address"))
+            } else {
+                Ok(out)
+            }
+        }
+    }
+}
+
+fn tokio_stream_from<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl Stream<Item = T> {
+    stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,437 @@
+//! Target grammar and the streaming target reader.
+//!
+//! One target per line (or per `--target`):
+//!
+//! ```text
+//! ftp.example.com            hostname: ports 21 (explicit) and 990 (implicit)
+//! ftp.example.com:2121       hostname and port
+//! 192.0.2.10  192.0.2.10:21  IPv4, with or without port
+//! 2001:db8::10               bare IPv6 (no port)
+//! [2001:db8::10]:990         bracketed IPv6 with port
+//! 192.0.2.0/28  [2001:db8::/126]:21   CIDR blocks, with an optional port
+//! ftp://host[:port]  ftps://host[:port]   scheme forces explicit / implicit
+//! # comment                  blank lines and comments are skipped
+//! ```
+//!
+//! Files are read line by line, never whole, so a target list of millions of
+//! lines costs constant memory; a CIDR block is expanded lazily later.
+
+use crate::report::Mode;
+use ipnet::IpNet;
+use std::fmt;
+use std::io::{self, BufRead};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Longest line accepted in a target file; anything longer is an error for
+/// that line (and is not held in memory).
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// After this many bad lines in one source, the rest of it is skipped: it is
+/// probably not a target list at all (a binary file, the wrong file).
+pub const MAX_ERRORS_PER_SOURCE: usize = 50;
+
+/// Default cap on the addresses of one CIDR block (a /16).
+pub const DEFAULT_MAX_CIDR_HOSTS: u64 = 65_536;
+
+/// The address part of a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostSpec {
+    Name(String),
+    Ip(IpAddr),
+    Cidr(IpNet),
+}
+
+/// One parsed target line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    /// 0-based position among all valid targets of the run.
+    pub input_index: u64,
+    /// The target as written (trimmed, comment removed).
+    pub text: String,
+    pub host: HostSpec,
+    pub port: Option<u16>,
+    /// Set by an `ftp://` or `ftps://` scheme.
+    pub mode: Option<Mode>,
+}
+
+/// Where a target came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+    /// A `--target` flag (its position among the flags).
+    Flag,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stdin => f.write_str("<stdin>"),
+            Source::Flag => f.write_str("--target"),
+        }
+    }
+}
+
+/// A bad target line or an unreadable source, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("{origin}:{line}: {message}: {text:?}")]
+    BadLine {
+        origin: Source,
+        line: u64,
+        text: String,
+        message: String,
+    },
+    #[error("{origin}: {message}")]
+    Unreadable { origin: Source, message: String },
+}
+
+/// Options of the grammar.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    pub max_cidr_hosts: u64,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self {
+            max_cidr_hosts: DEFAULT_MAX_CIDR_HOSTS,
+        }
+    }
+}
+
+/// Parses one line. `Ok(None)` for blank lines and comments. The
+/// `input_index` of the result is 0; the reader assigns the real one.
+pub fn parse_line(line: &str, options: &ParseOptions) -> Result<Option<TargetSpec>, String> {
+    let text = strip_comment(line).trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().any(|c| c.is_whitespace()) {
+        return Err("more than one word on the line (one target per line)".into());
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err("control characters in the target".into());
+    }
+    let (mode, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "ftp" => (Some(Mode::Explicit), rest.trim_end_matches('/')),
+            "ftps" => (Some(Mode::Implicit), rest.trim_end_matches('/')),
+            other => return Err(format!("unknown scheme {other:?} (use ftp:// or ftps://)")),
+        },
+        None => (None, text),
+    };
+    let (host_text, port) = split_port(rest)?;
+    let host = parse_host(host_text, options)?;
+    let port = match (port, mode) {
+        (Some(p), _) => Some(p),
+        (None, Some(Mode::Explicit)) => Some(21),
+        (None, Some(Mode::Implicit)) => Some(990),
+        (None, None) => None,
+    };
+    Ok(Some(TargetSpec {
+        input_index: 0,
+        text: text.to_string(),
+        host,
+        port,
+        mode,
+    }))
+}
+
+/// `#` starts a comment at the beginning of a line or after white space.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'#' && (i == 0 || bytes.get(i - 1).is_some_and(|p| p.is_ascii_whitespace())) {
+            return line.get(..i).unwrap_or_default();
+        }
+    }
+    line
+}
+
+/// Splits `host[:port]`, `[v6][:port]` or a bare IPv6 address.
+fn split_port(text: &str) -> Result<(&str, Option<u16>), String> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let close = rest.find(']').ok_or("missing ']' after an IPv6 address")?;
+        let inner = rest.get(..close).unwrap_or_default();
+        let after = rest.get(close + 1..).unwrap_or_default();
+        if after.is_empty() {
+            return Ok((inner, None));
+        }
+        let port = after.strip_prefix(':').ok_or("unexpected text after ']'")?;
+        return Ok((inner, Some(parse_port(port)?)));
+    }
+    match text.matches(':').count() {
+        0 => Ok((text, None)),
+        1 => {
+            let (host, port) = text.split_once(':').unwrap_or((text, ""));
+            Ok((host, Some(parse_port(port)?)))
+        }
+        // Several colons: a bare IPv6 address (or block), never with a port.
+        _ => Ok((text, None)),
+    }
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("port {text:?} is not a number"));
+    }
+    match text.parse::<u32>() {
+        Ok(p) if (1..=65_535).contains(&p) => Ok(p as u16),
+        _ => Err(format!("port {text} is out of range (1-65535)")),
+    }
+}
+
+fn parse_host(text: &str, options: &ParseOptions) -> Result<HostSpec, String> {
+    if text.is_empty() {
+        return Err("empty host".into());
+    }
+    if text.contains('/') {
+        let net: IpNet = text
+            .parse()
+            .map_err(|_| format!("invalid CIDR block {text:?}"))?;
+        if net.addr() != net.network() {
+            return Err(format!(
+                "CIDR block {text} has host bits set (did you mean {}?)",
+                net.trunc()
+            ));
+        }
+        let size = cidr_size(&net);
+        if size > u128::from(options.max_cidr_hosts) {
+            return Err(format!(
+                "CIDR block {text} has {size} addresses, over the limit of {} (raise it with --max-cidr-hosts)",
+                options.max_cidr_hosts
+            ));
+        }
+        return Ok(HostSpec::Cidr(net));
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(HostSpec::Ip(ip));
+    }
+    validate_hostname(text)?;
+    Ok(HostSpec::Name(text.trim_end_matches('.').to_ascii_lowercase()))
+}
+
+/// Addresses the scanner will visit in a block (what `IpNet::hosts` yields).
+pub fn cidr_size(net: &IpNet) -> u128 {
+    let bits = u32::from(net.max_prefix_len() - net.prefix_len());
+    let all = 1u128.checked_shl(bits).unwrap_or(u128::MAX);
+    match net {
+        // IPv4 blocks larger than a /31 skip the network and broadcast addresses.
+        IpNet::V4(_) if bits >= 2 => all - 2,
+        _ => all,
+    }
+}
+
+fn validate_hostname(text: &str) -> Result<(), String> {
+    let name = text.trim_end_matches('.');
+    if name.len() > 253 {
+        return Err("hostname longer than 253 characters".into());
+    }
+    if name.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("invalid IPv4 address {text:?}"));
+    }
+    if name.contains(':') {
+        return Err(format!("invalid IPv6 address {text:?}"));
+    }
+    for label in name.split('.') {
+        let ok_chars = label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if label.is_empty() || label.len() > 63 || !ok_chars || label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("invalid hostname {text:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads targets from sources in order, one line at a time, numbering the
+/// valid ones. Errors are yielded in place and reading goes on.
+pub struct TargetReader {
+    sources: std::vec::IntoIter<InputSource>,
+    current: Option<OpenSource>,
+    options: ParseOptions,
+    next_index: u64,
+    /// A notice to yield before reading on (a source abandoned after too
+    /// many bad lines).
+    pending: Option<TargetError>,
+}
+
+/// A source of target lines given by the user.
+#[derive(Debug, Clone)]
+pub enum InputSource {
+    File(PathBuf),
+    Stdin,
+    Literal(String),
+}
+
+struct OpenSource {
+    source: Source,
+    reader: Box<dyn BufRead + Send>,
+    line_no: u64,
+    errors: usize,
+}
+
+impl TargetReader {
+    pub fn new(sources: Vec<InputSource>, options: ParseOptions) -> Self {
+        Self {
+            sources: sources.into_iter(),
+            current: None,
+            options,
+            next_index: 0,
+            pending: None,
+        }
+    }
+
+    fn open_next(&mut self) -> Option<Result<(), TargetError>> {
+        let input = self.sources.next()?;
+        let (source, reader): (Source, Box<dyn BufRead + Send>) = match input {
+            InputSource::Literal(text) => (Source::Flag, Box::new(io::Cursor::new(text.into_bytes()))),
+            InputSource::Stdin => (Source::Stdin, Box::new(io::BufReader::new(io::stdin()))),
+            InputSource::File(path) => {
+                let source = Source::File(path.clone());
+                match std::fs::File::open(&path) {
+                    Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
+                        return Some(Err(TargetError::Unreadable {
+                            origin: source,
+                            message: "is a directory".into(),
+                        }))
+                    }
+                    Ok(f) => (source, Box::new(io::BufReader::with_capacity(64 * 1024, f))),
+                    Err(e) => {
+                        return Some(Err(TargetError::Unreadable {
+                            origin: source,
+                            message: e.to_string(),
+                        }))
+                    }
+                }
+            }
+        };
+        self.current = Some(OpenSource {
+            source,
+            reader,
+            line_no: 0,
+            errors: 0,
+        });
+        Some(Ok(()))
+    }
+}
+
+impl Iterator for TargetReader {
+    type Item = Result<TargetSpec, TargetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(notice) = self.pending.take() {
+            return Some(Err(notice));
+        }
+        let mut line = Vec::with_capacity(128);
+        loop {
+            let Some(open) = self.current.as_mut() else {
+                match self.open_next()? {
+                    Ok(()) => continue,
+                    Err(e) => return Some(Err(e)),
+                }
+            };
+            line.clear();
+            let read = read_line_capped(&mut open.reader, &mut line, MAX_LINE_BYTES);
+            let too_long = match read {
+                Ok(None) => {
+                    self.current = None;
+                    continue;
+                }
+                Ok(Some(too_long)) => too_long,
+                Err(e) => {
+                    let err = TargetError::Unreadable {
+                        origin: open.source.clone(),
+                        message: format!("read error after line {}: {e}", open.line_no),
+                    };
+                    self.current = None;
+                    return Some(Err(err));
+                }
+            };
+            open.line_no += 1;
+            let bad = |open: &mut OpenSource, text: String, message: String| {
+                open.errors += 1;
+                TargetError::BadLine {
+                    origin: open.source.clone(),
+                    line: open.line_no,
+                    text,
+                    message,
+                }
+            };
+            let result = if too_long {
+                let shown = String::from_utf8_lossy(line.get(..60).unwrap_or(&line)).into_owned() + "...";
+                Err(bad(open, shown, format!("line longer than {MAX_LINE_BYTES} bytes")))
+            } else if line.contains(&0) {
+                Err(bad(open, String::new(), "binary data (NUL byte) in a target file".into()))
+            } else {
+                match std::str::from_utf8(&line) {
+                    Err(_) => Err(bad(
+                        open,
+                        String::from_utf8_lossy(&line).trim().to_string(),
+                        "not valid UTF-8".into(),
+                    )),
+                    Ok(text) => match parse_line(text, &self.options) {
+                        Ok(None) => continue,
+                        Ok(Some(mut spec)) => {
+                            spec.input_index = self.next_index;
+                            self.next_index += 1;
+                            Ok(spec)
+                        }
+                        Err(message) => Err(bad(open, text.trim().to_string(), message)),
+                    },
+                }
+            };
+            if result.is_err() && open.errors >= MAX_ERRORS_PER_SOURCE {
+                self.pending = Some(TargetError::Unreadable {
+                    origin: open.source.clone(),
+                    message: format!(
+                        "{MAX_ERRORS_PER_SOURCE} bad lines, the rest of this input is skipped (not a target list?)"
+                    ),
+                });
+                self.current = None;
+            }
+            return Some(result);
+        }
+    }
+}
+
+/// Reads one line (up to and without `\n`, CR stripped) into `buf`, keeping
+/// at most `cap` bytes. `Ok(None)` at end of input; `Ok(Some(true))` when the
+/// line was longer than `cap` (the rest is skipped, never stored).
+pub fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> io::Result<Option<bool>> {
+    let mut seen_any = false;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        seen_any = true;
+        let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (available.get(..i).unwrap_or_default(), true),
+            None => (available, false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        if chunk.len() > room {
+            too_long = true;
+        }
+        buf.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
+        let used = chunk.len() + usize::from(found_newline);
+        reader.consume(used);
+        if found_newline {
+            break;
+        }
+    }
+    if !seen_any {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(Some(too_long))
+}

@@ -1,0 +1,168 @@
+//! A throw-away certificate authority for demos and tests.
+//!
+//! Certificates are made at run time (never checked in), so nothing in the
+//! repository expires and no private key is shipped.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// Which kind of server certificate to issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKind {
+    /// Issued by the test CA for `localhost` and 127.0.0.1, valid now.
+    Valid,
+    /// Issued by the test CA, expired ten days ago.
+    Expired,
+    /// Self-signed for `localhost` and 127.0.0.1.
+    SelfSigned,
+    /// Issued by the test CA for `ftp.invalid` only.
+    WrongName,
+}
+
+/// A certificate chain and its private key, ready for a TLS server.
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    /// The same chain and key as PEM, for servers that read files.
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            chain_pem: self.chain_pem.clone(),
+            key_pem: self.key_pem.clone(),
+        }
+    }
+}
+
+/// The demo/test CA.
+pub struct TestPki {
+    issuer: Issuer<'static, KeyPair>,
+    ca_der: CertificateDer<'static>,
+    ca_pem: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("certificate generation failed: {0}")]
+pub struct PkiError(#[from] rcgen::Error);
+
+impl TestPki {
+    pub fn new(ca_name: &str) -> Result<Self, PkiError> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, ca_name);
+        dn.push(DnType::OrganizationName, "ftps-scan test PKI");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(400);
+        params.not_after = now + Duration::days(3650);
+        let key = KeyPair::generate()?;
+        let cert = params.self_signed(&key)?;
+        Ok(Self {
+            ca_der: cert.der().clone(),
+            ca_pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    pub fn ca_der(&self) -> &CertificateDer<'static> {
+        &self.ca_der
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// A trust store holding only this CA.
+    pub fn trust_store(&self) -> crate::tls::trust::TrustStore {
+        crate::tls::trust::TrustStore::from_ca_certs(std::slice::from_ref(&self.ca_der), "test-ca".into())
+    }
+
+    /// Issues a server certificate of the given kind.
+    pub fn issue(&self, kind: CertKind) -> Result<Identity, PkiError> {
+        let names: Vec<String> = match kind {
+            CertKind::WrongName => vec!["ftp.invalid".into()],
+            _ => vec!["localhost".into()],
+        };
+        let mut params = CertificateParams::new(names)?;
+        if kind != CertKind::WrongName {
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+        }
+        let mut dn = DistinguishedName::new();
+        let cn = match kind {
+            CertKind::WrongName => "ftp.invalid",
+            _ => "localhost",
+        };
+        dn.push(DnType::CommonName, cn);
+        dn.push(DnType::OrganizationName, "ftps-scan test server");
+        params.distinguished_name = dn;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        let now = OffsetDateTime::now_utc();
+        match kind {
+            CertKind::Expired => {
+                params.not_before = now - Duration::days(100);
+                params.not_after = now - Duration::days(10);
+            }
+            _ => {
+                params.not_before = now - Duration::days(1);
+                params.not_after = now + Duration::days(90);
+            }
+        }
+        let key = KeyPair::generate()?;
+        let cert = match kind {
+            CertKind::SelfSigned => {
+                params.use_authority_key_identifier_extension = false;
+                params.self_signed(&key)?
+            }
+            _ => {
+                params.use_authority_key_identifier_extension = true;
+                params.signed_by(&key, &self.issuer)?
+            }
+        };
+        let mut chain = vec![cert.der().clone()];
+        let mut chain_pem = cert.pem();
+        if kind != CertKind::SelfSigned {
+            chain.push(self.ca_der.clone());
+            chain_pem.push_str(&self.ca_pem);
+        }
+        Ok(Identity {
+            chain,
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            chain_pem,
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// Writes the chain and key of `identity` as PEM files (for real
+    /// servers such as vsftpd that read them from disk).
+    pub fn write_pem(identity: &Identity, cert_path: &std::path::Path, key_path: &std::path::Path) -> std::io::Result<()> {
+        std::fs::write(cert_path, &identity.chain_pem)?;
+        std::fs::write(key_path, &identity.key_pem)
+    }
+}
+
+/// A rustls server configuration for `identity`, limited to `versions`.
+pub fn server_config(
+    identity: &Identity,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let config = rustls::ServerConfig::builder_with_provider(crate::tls::session::provider())
+        .with_protocol_versions(versions)?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    Ok(Arc::new(config))
+}

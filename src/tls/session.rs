@@ -1,0 +1,129 @@
+//! The scanner's real TLS sessions (TLS 1.2 and 1.3, through rustls).
+
+use super::audit::RecordingAcceptVerifier;
+use rustls::client::Resumption;
+use rustls::crypto::CryptoProvider;
+use rustls::ClientConfig;
+use rustls_pki_types::{CertificateDer, ServerName};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// The crypto provider every session uses. ring is chosen over aws-lc-rs for
+/// a build with no C toolchain beyond cc.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A TLS client for one endpoint: its own verifier (so the recorded chain is
+/// this endpoint's) and its own session cache (so the data channel can
+/// resume the control channel's session, and nothing leaks between
+/// endpoints).
+pub struct EndpointTls {
+    pub config: Arc<ClientConfig>,
+    verifier: Arc<RecordingAcceptVerifier>,
+}
+
+impl EndpointTls {
+    pub fn new() -> Self {
+        let provider = provider();
+        let verifier = RecordingAcceptVerifier::new(provider.signature_verification_algorithms);
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .map(|b| {
+                b.dangerous()
+                    .with_custom_certificate_verifier(verifier.clone())
+                    .with_no_client_auth()
+            })
+            // The ring provider supports both versions; this cannot fail, but
+            // fall back to the safe default rather than panic if it did.
+            .unwrap_or_else(|_| {
+                ClientConfig::builder()
+                    .dangerous()
+                    .with_custom_certificate_verifier(verifier.clone())
+                    .with_no_client_auth()
+            });
+        config.resumption = Resumption::in_memory_sessions(4);
+        Self {
+            config: Arc::new(config),
+            verifier,
+        }
+    }
+
+    pub fn recorded_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
+        self.verifier.recorded_chain()
+    }
+
+    /// Runs a client handshake on `stream` within `timeout`.
+    pub async fn handshake<S>(
+        &self,
+        stream: S,
+        server_name: ServerName<'static>,
+        timeout: Duration,
+    ) -> Result<TlsStream<S>, HandshakeError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let connector = TlsConnector::from(self.config.clone());
+        match tokio::time::timeout(timeout, connector.connect(server_name, stream)).await {
+            Err(_) => Err(HandshakeError::Timeout(timeout)),
+            Ok(Err(e)) => Err(HandshakeError::Failed(describe_io_error(&e))),
+            Ok(Ok(s)) => Ok(s),
+        }
+    }
+}
+
+impl Default for EndpointTls {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("TLS handshake not finished within {}", crate::ftp::control::humantime(*.0))]
+    Timeout(Duration),
+    #[error("TLS handshake failed: {0}")]
+    Failed(String),
+}
+
+fn describe_io_error(e: &std::io::Error) -> String {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(tls) => tls.to_string(),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => "connection closed during the handshake".into(),
+        None => e.to_string(),
+    }
+}
+
+/// Facts of an established session: version and IANA suite name.
+pub fn session_facts(conn: &rustls::ClientConnection) -> (String, String) {
+    let version = conn.protocol_version().map(version_name).unwrap_or_default();
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map(|s| iana_suite_name(s.suite()))
+        .unwrap_or_default();
+    (version, cipher)
+}
+
+pub fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::SSLv2 => "SSLv2".into(),
+        rustls::ProtocolVersion::SSLv3 => "SSLv3".into(),
+        rustls::ProtocolVersion::TLSv1_0 => "TLSv1.0".into(),
+        rustls::ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// rustls names TLS 1.3 suites `TLS13_...`; IANA says `TLS_...`.
+pub fn iana_suite_name(suite: rustls::CipherSuite) -> String {
+    let name = suite.as_str().map(str::to_string).unwrap_or_else(|| format!("0x{:04X}", u16::from(suite)));
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
