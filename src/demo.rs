@@ -1,1 +1,115 @@
-pub async fn run() {}
+//! The built-in demo: local FTPS endpoints on 127.0.0.1 with certificates
+//! from a throw-away CA, to be scanned by the real scanner.
+//!
+//! A fresh machine has no FTPS servers of its own; the demo shows what the
+//! scanner reports on each kind of endpoint without touching any network
+//! beyond loopback.
+
+use crate::testbed::{closed_port, server_config, CertKind, ServerSpec, TestPki, TestServer};
+use crate::tls::trust::TrustStore;
+
+/// The demo endpoints, alive as long as this value is.
+pub struct DemoFleet {
+    _servers: Vec<TestServer>,
+    /// Target lines to scan (`127.0.0.1:PORT`), with a description each.
+    pub targets: Vec<(String, &'static str)>,
+    /// Trusts the demo CA only, so the valid certificates come out trusted.
+    pub trust: TrustStore,
+    pub ca_pem: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Pki(#[from] crate::testbed::pki::PkiError),
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts the demo fleet.
+pub async fn start() -> Result<DemoFleet, DemoError> {
+    let pki = TestPki::new("ftps-scan demo CA")?;
+    let both = &[&rustls::version::TLS13, &rustls::version::TLS12];
+    let only12 = &[&rustls::version::TLS12];
+    let tls =
+        |kind, versions: &[&'static rustls::SupportedProtocolVersion]| -> Result<_, DemoError> {
+            Ok(Some(server_config(&pki.issue(kind)?, versions)?))
+        };
+    let plans: Vec<(&'static str, ServerSpec)> = vec![
+        (
+            "explicit FTPS, valid certificate, TLS required for login",
+            ServerSpec {
+                greeting: vec![
+                    "Welcome to the demo FTPS server".into(),
+                    "Authorised use only".into(),
+                ],
+                tls: tls(CertKind::Valid, both)?,
+                require_tls_for_login: true,
+                allow_prot_c: false,
+                require_session_reuse: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "implicit FTPS, valid certificate, TLS 1.2 only",
+            ServerSpec {
+                tls: tls(CertKind::Valid, only12)?,
+                implicit: true,
+                require_tls_for_login: true,
+                allow_prot_c: false,
+                ..Default::default()
+            },
+        ),
+        (
+            "explicit FTPS, expired certificate",
+            ServerSpec {
+                tls: tls(CertKind::Expired, both)?,
+                require_tls_for_login: true,
+                allow_prot_c: false,
+                ..Default::default()
+            },
+        ),
+        (
+            "explicit FTPS, self-signed certificate, TLS optional",
+            ServerSpec {
+                tls: tls(CertKind::SelfSigned, both)?,
+                ..Default::default()
+            },
+        ),
+        (
+            "implicit FTPS, certificate for another name",
+            ServerSpec {
+                tls: tls(CertKind::WrongName, both)?,
+                implicit: true,
+                require_tls_for_login: true,
+                allow_prot_c: false,
+                ..Default::default()
+            },
+        ),
+        (
+            "plain FTP, no TLS at all",
+            ServerSpec {
+                features: vec!["UTF8".into(), "EPSV".into()],
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut servers = Vec::new();
+    let mut targets = Vec::new();
+    for (what, spec) in plans {
+        let mode_hint = if spec.implicit { "ftps://" } else { "ftp://" };
+        let server = TestServer::start(spec).await?;
+        targets.push((format!("{mode_hint}{}", server.addr), what));
+        servers.push(server);
+    }
+    let dead = closed_port().await?;
+    targets.push((format!("ftp://{dead}"), "nothing listening"));
+    Ok(DemoFleet {
+        _servers: servers,
+        targets,
+        trust: pki.trust_store(),
+        ca_pem: pki.ca_pem().to_string(),
+    })
+}

@@ -68,6 +68,9 @@ pub struct ScanConfig {
     pub rate: Option<u32>,
     pub timeouts: Timeouts,
     pub trust: Arc<tls::trust::TrustStore>,
+    /// How hostnames become addresses (the system resolver unless a test
+    /// or an embedding program supplies another).
+    pub resolver: scan::Resolver,
 }
 
 impl ScanConfig {
@@ -82,6 +85,7 @@ impl ScanConfig {
             rate: None,
             timeouts: Timeouts::default(),
             trust: Arc::new(trust),
+            resolver: scan::Resolver::system(),
         }
     }
 }

@@ -1,1 +1,148 @@
-fn main() {}
+//! The `ftps-scan` binary: flags in, reports out, an exit code a scheduler
+//! can act on. All scanning is in the library.
+
+mod cli;
+mod output;
+
+use clap::Parser;
+use cli::{Cli, Command, OutputArgs};
+use ftps_scan::policy::Policy;
+use ftps_scan::scan::{run_scan, stop_signal, ScanEvent};
+use ftps_scan::targets::{InputSource, ParseOptions, TargetReader};
+use ftps_scan::ScanConfig;
+use output::{ExitCode as Code, Outputs, Tally};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long in-flight endpoints may take to finish after an interrupt.
+const GRACE: Duration = Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Code::Usage as u8 } else { 0 });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ftps-scan: cannot start the async runtime: {e}");
+            return ExitCode::from(Code::Usage as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("ftps-scan: error: {e:#}");
+            ExitCode::from(Code::Usage as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Code> {
+    match cli.command {
+        Some(Command::Demo { output }) => run_demo(output).await,
+        None => {
+            let args = cli.scan;
+            let sources = args.sources()?;
+            let trust = args.trust_store()?;
+            let config = args.config(trust);
+            let options = args.parse_options();
+            scan_and_report(sources, options, config, &args.output).await
+        }
+    }
+}
+
+async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
+    // The demo reads best in the order its endpoints are listed.
+    output.sort = cli::SortArg::Input;
+    let fleet = ftps_scan::demo::start().await?;
+    if !output.quiet {
+        eprintln!("ftps-scan demo: {} local endpoints on 127.0.0.1, certificates from a throw-away demo CA:", fleet.targets.len());
+        for (target, what) in &fleet.targets {
+            eprintln!("  {target:<28} {what}");
+        }
+        eprintln!();
+    }
+    let sources = fleet
+        .targets
+        .iter()
+        .map(|(t, _)| InputSource::Literal(t.clone()))
+        .collect();
+    let mut config = ScanConfig::new(fleet.trust.clone());
+    config.timeouts.connect = Duration::from_secs(2);
+    config.timeouts.read = Duration::from_secs(5);
+    config.timeouts.tls = Duration::from_secs(5);
+    let code = scan_and_report(sources, ParseOptions::default(), config, &output).await?;
+    drop(fleet);
+    Ok(code)
+}
+
+/// Runs a scan and feeds every sink; handles interrupts.
+async fn scan_and_report(
+    sources: Vec<InputSource>,
+    options: ParseOptions,
+    config: ScanConfig,
+    output: &OutputArgs,
+) -> anyhow::Result<Code> {
+    let mut outputs = Outputs::open(output)?;
+    let policy = Policy::default();
+    let today = time::OffsetDateTime::now_utc().date();
+    let reader = TargetReader::new(sources, options);
+    let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
+    let (stop_handle, stop) = stop_signal();
+    let scan = tokio::spawn(run_scan(reader, Arc::new(config), events_tx, stop));
+    let mut tally = Tally::default();
+    let mut signals = output::Signals::new()?;
+    let mut grace_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let grace = async {
+            match grace_deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = events.recv() => match event {
+                None => break,
+                Some(ScanEvent::Started) => {}
+                Some(ScanEvent::InputError(e)) => {
+                    tally.input_errors += 1;
+                    eprintln!("ftps-scan: input error: {e}");
+                }
+                Some(ScanEvent::Report(mut report)) => {
+                    policy.apply(&mut report, today);
+                    tally.count(&report);
+                    outputs.write(*report)?;
+                }
+            },
+            signal = signals.next() => {
+                if tally.interrupted.is_some() {
+                    if !output.quiet {
+                        eprintln!("ftps-scan: second {signal}, stopping now");
+                    }
+                    break;
+                }
+                tally.interrupted = Some(signal);
+                stop_handle.stop();
+                grace_deadline = Some(tokio::time::Instant::now() + GRACE);
+                if !output.quiet {
+                    eprintln!("ftps-scan: {signal}: no new endpoints; waiting up to {}s for those in flight", GRACE.as_secs());
+                }
+            }
+            () = grace => break,
+        }
+    }
+    scan.abort();
+    outputs.finish()?;
+    if !output.quiet {
+        eprintln!("{}", tally.summary());
+    }
+    Ok(tally.exit_code(output))
+}

@@ -172,7 +172,9 @@ impl Policy {
             e.finding == id
                 && e.expires.is_none_or(|d| today < d)
                 && e.targets.iter().any(|t| {
-                    *t == report.target || Some(t) == ip.as_ref() || Some(t.as_str()) == report.host.as_deref()
+                    *t == report.target
+                        || Some(t) == ip.as_ref()
+                        || Some(t.as_str()) == report.host.as_deref()
                 })
         })
     }
@@ -191,7 +193,10 @@ impl Policy {
             });
         }
         let worst = findings.iter().map(|f| f.severity).max();
-        let verdict = if matches!(report.status, Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp) {
+        let verdict = if matches!(
+            report.status,
+            Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp
+        ) {
             match worst {
                 Some(s) if s >= Severity::High => Verdict::Fail,
                 Some(Severity::Medium) => Verdict::Warn,
@@ -210,15 +215,25 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
     let mut out: Vec<(&'static str, String)> = Vec::new();
     match r.status {
         Status::NoTls => out.push(("ftp-no-tls", r.error.clone().unwrap_or_default())),
-        Status::TlsFailed => out.push(("tls-handshake-failed", r.error.clone().unwrap_or_default())),
+        Status::TlsFailed => {
+            out.push(("tls-handshake-failed", r.error.clone().unwrap_or_default()))
+        }
         Status::NotFtp if r.mode == Mode::Implicit => {
             out.push(("implicit-not-ftp", r.error.clone().unwrap_or_default()))
         }
         _ => {}
     }
     if let Some(v) = &r.versions {
-        let accepted = |name: &str| v.results.iter().any(|x| x.version == name && x.verdict == "accepted");
-        let rejected = |name: &str| v.results.iter().any(|x| x.version == name && x.verdict == "rejected");
+        let accepted = |name: &str| {
+            v.results
+                .iter()
+                .any(|x| x.version == name && x.verdict == "accepted")
+        };
+        let rejected = |name: &str| {
+            v.results
+                .iter()
+                .any(|x| x.version == name && x.verdict == "rejected")
+        };
         for (name, id) in [
             ("SSLv2", "sslv2-accepted"),
             ("SSLv3", "sslv3-accepted"),
@@ -246,7 +261,10 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
                 out.push(("cert-expiring-soon", format!("{days} days left")));
             }
             if c.not_yet_valid {
-                out.push(("cert-not-yet-valid", format!("valid from {}", c.not_before.clone().unwrap_or_default())));
+                out.push((
+                    "cert-not-yet-valid",
+                    format!("valid from {}", c.not_before.clone().unwrap_or_default()),
+                ));
             }
             if c.self_signed {
                 out.push(("cert-self-signed", c.subject.clone()));
@@ -265,13 +283,19 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
                 out.push(("cert-weak-signature", c.signature.clone()));
             }
         }
-        if !c.trusted && !c.self_signed {
+        // Expiry and not-yet-valid have findings of their own; untrusted is
+        // for chains that fail for another reason.
+        let dated_only = matches!(c.trust_error.as_deref(), Some("expired" | "not yet valid"));
+        if !c.trusted && !c.self_signed && !dated_only {
             out.push(("cert-untrusted", c.trust_error.clone().unwrap_or_default()));
         }
         if c.name_match == Some(false) {
             out.push((
                 "cert-name-mismatch",
-                format!("not valid for {}", c.name_checked.clone().unwrap_or_default()),
+                format!(
+                    "not valid for {}",
+                    c.name_checked.clone().unwrap_or_default()
+                ),
             ));
         }
     }
@@ -279,7 +303,10 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         if p.cleartext_login.as_deref() == Some("allowed") {
             out.push((
                 "cleartext-login-allowed",
-                p.cleartext_login_reply.as_ref().map(|x| x.to_string()).unwrap_or_default(),
+                p.cleartext_login_reply
+                    .as_ref()
+                    .map(|x| x.to_string())
+                    .unwrap_or_default(),
             ));
         }
         if p.prot_c.as_deref() == Some("accepted") {
@@ -309,7 +336,10 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
             ));
         }
         if p.data_tls.as_deref() == Some("failed") {
-            out.push(("data-tls-failed", p.data_tls_reply.clone().unwrap_or_default()));
+            out.push((
+                "data-tls-failed",
+                p.data_tls_reply.clone().unwrap_or_default(),
+            ));
         }
     }
     out

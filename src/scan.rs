@@ -139,8 +139,12 @@ impl StopSignal {
 
 /// Runs the scan. `targets` is consumed on a blocking thread; events go to
 /// `events` as they happen (the caller's sinks write rows as they arrive).
-pub async fn run_scan<I>(targets: I, config: Arc<ScanConfig>, events: mpsc::Sender<ScanEvent>, stop: StopSignal)
-where
+pub async fn run_scan<I>(
+    targets: I,
+    config: Arc<ScanConfig>,
+    events: mpsc::Sender<ScanEvent>,
+    stop: StopSignal,
+) where
     I: Iterator<Item = Result<TargetSpec, TargetError>> + Send + 'static,
 {
     let (spec_tx, spec_rx) = mpsc::channel::<TargetSpec>(256);
@@ -166,14 +170,7 @@ where
         connector: Connector::new(config.per_host_limit, rate),
         config: config.clone(),
     });
-    let specs = tokio_stream_from(spec_rx);
-    let endpoints = specs
-        .map({
-            let config = config.clone();
-            move |spec| expand(spec, config.clone())
-        })
-        .buffered(config.dns_concurrency.max(1))
-        .flat_map(stream::iter);
+    let endpoints = endpoint_stream(spec_rx, config.clone());
     let endpoints = endpoints.take_until(stop.clone().stopped());
 
     endpoints
@@ -190,6 +187,20 @@ where
         .for_each(|()| async {})
         .await;
     let _ = reader.await;
+}
+
+/// Targets to endpoints: names resolved concurrently (in input order),
+/// blocks expanded lazily. Boxed so the scheduler's future has a simple,
+/// nameable type.
+fn endpoint_stream(
+    specs: mpsc::Receiver<TargetSpec>,
+    config: Arc<ScanConfig>,
+) -> std::pin::Pin<Box<dyn Stream<Item = Endpoint> + Send>> {
+    let lookups = config.dns_concurrency.max(1);
+    let batches = tokio_stream_from(specs)
+        .map(move |spec| expand(spec, config.clone()))
+        .buffered(lookups);
+    Box::pin(batches.flat_map(|batch: EndpointBatch| stream::iter(batch)))
 }
 
 /// Runs one probe in its own task, so a panic in it is contained and turned
@@ -233,7 +244,10 @@ async fn run_isolated(endpoint: Endpoint, ctx: Arc<ProbeContext>) -> EndpointRep
 /// Turns one target into its endpoints: each address (a hostname's
 /// resolved addresses, a CIDR block's hosts) times each port. Returned as
 /// a lazy iterator so a /16 is not materialised.
-async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> Box<dyn Iterator<Item = Endpoint> + Send> {
+/// The endpoints of one target, produced lazily.
+type EndpointBatch = Box<dyn Iterator<Item = Endpoint> + Send + 'static>;
+
+async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> EndpointBatch {
     let ports: Vec<u16> = match spec.port {
         Some(p) => vec![p],
         None => config.ports.clone(),
@@ -245,28 +259,37 @@ async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> Box<dyn Iterator<I
     };
     let make = {
         let target = target.clone();
-        move |host: Option<Arc<str>>, ip: Option<IpAddr>, port: u16, dns_error: Option<String>| Endpoint {
-            input_index: spec.input_index,
-            target: target.clone(),
-            host,
-            ip,
-            port,
-            mode: mode_for(port),
-            dns_error,
+        move |host: Option<Arc<str>>, ip: Option<IpAddr>, port: u16, dns_error: Option<String>| {
+            Endpoint {
+                input_index: spec.input_index,
+                target: target.clone(),
+                host,
+                ip,
+                port,
+                mode: mode_for(port),
+                dns_error,
+            }
         }
     };
     match spec.host {
-        HostSpec::Ip(ip) => Box::new(ports.into_iter().map(move |p| make(None, Some(ip), p, None))),
+        HostSpec::Ip(ip) => Box::new(
+            ports
+                .into_iter()
+                .map(move |p| make(None, Some(ip), p, None)),
+        ),
         HostSpec::Cidr(net) => {
             let iter = net.hosts().flat_map(move |ip| {
                 let make = make.clone();
-                ports.clone().into_iter().map(move |p| make(None, Some(ip), p, None))
+                ports
+                    .clone()
+                    .into_iter()
+                    .map(move |p| make(None, Some(ip), p, None))
             });
             Box::new(iter)
         }
         HostSpec::Name(name) => {
             let host: Arc<str> = Arc::from(name.as_str());
-            match resolve(&name, config.timeouts.connect).await {
+            match resolve(&config.resolver, &name, config.timeouts.connect).await {
                 Ok(addrs) => {
                     let iter = addrs.into_iter().flat_map(move |ip| {
                         let make = make.clone();
@@ -288,16 +311,53 @@ async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> Box<dyn Iterator<I
     }
 }
 
+type LookupFuture = futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
+
+/// Turns a hostname into addresses. The system resolver by default
+/// (getaddrinfo on tokio's blocking pool, so lookups run concurrently).
+#[derive(Clone)]
+pub struct Resolver(Arc<dyn Fn(String) -> LookupFuture + Send + Sync>);
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
+}
+
+impl Resolver {
+    pub fn system() -> Self {
+        Self(Arc::new(|name: String| {
+            Box::pin(async move {
+                let addrs = tokio::net::lookup_host((name.as_str(), 0)).await?;
+                Ok(addrs.map(|a| a.ip()).collect())
+            })
+        }))
+    }
+
+    /// A resolver from a function (for tests and embedding programs).
+    pub fn from_fn(f: impl Fn(String) -> LookupFuture + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    pub fn lookup(&self, name: &str) -> LookupFuture {
+        (self.0)(name.to_string())
+    }
+}
+
 /// Resolves a name to its addresses (deduplicated, resolver order).
-async fn resolve(name: &str, timeout: Duration) -> Result<Vec<IpAddr>, String> {
-    match tokio::time::timeout(timeout, tokio::net::lookup_host((name, 0))).await {
+async fn resolve(
+    resolver: &Resolver,
+    name: &str,
+    timeout: Duration,
+) -> Result<Vec<IpAddr>, String> {
+    match tokio::time::timeout(timeout, resolver.lookup(name)).await {
         Err(_) => Err(format!("DNS lookup of {name} timed out")),
         Ok(Err(e)) => Err(format!("DNS lookup of {name} failed: {e}")),
         Ok(Ok(addrs)) => {
             let mut out: Vec<IpAddr> = Vec::new();
-            for a in addrs {
-                if !out.contains(&a.ip()) {
-                    out.push(a.ip());
+            for ip in addrs {
+                if !out.contains(&ip) {
+                    out.push(ip);
                 }
             }
             if out.is_empty() {

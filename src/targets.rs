@@ -211,7 +211,9 @@ fn parse_host(text: &str, options: &ParseOptions) -> Result<HostSpec, String> {
         return Ok(HostSpec::Ip(ip));
     }
     validate_hostname(text)?;
-    Ok(HostSpec::Name(text.trim_end_matches('.').to_ascii_lowercase()))
+    Ok(HostSpec::Name(
+        text.trim_end_matches('.').to_ascii_lowercase(),
+    ))
 }
 
 /// Addresses the scanner will visit in a block (what `IpNet::hosts` yields).
@@ -237,8 +239,15 @@ fn validate_hostname(text: &str) -> Result<(), String> {
         return Err(format!("invalid IPv6 address {text:?}"));
     }
     for label in name.split('.') {
-        let ok_chars = label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if label.is_empty() || label.len() > 63 || !ok_chars || label.starts_with('-') || label.ends_with('-') {
+        let ok_chars = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if label.is_empty()
+            || label.len() > 63
+            || !ok_chars
+            || label.starts_with('-')
+            || label.ends_with('-')
+        {
             return Err(format!("invalid hostname {text:?}"));
         }
     }
@@ -286,7 +295,9 @@ impl TargetReader {
     fn open_next(&mut self) -> Option<Result<(), TargetError>> {
         let input = self.sources.next()?;
         let (source, reader): (Source, Box<dyn BufRead + Send>) = match input {
-            InputSource::Literal(text) => (Source::Flag, Box::new(io::Cursor::new(text.into_bytes()))),
+            InputSource::Literal(text) => {
+                (Source::Flag, Box::new(io::Cursor::new(text.into_bytes())))
+            }
             InputSource::Stdin => (Source::Stdin, Box::new(io::BufReader::new(io::stdin()))),
             InputSource::File(path) => {
                 let source = Source::File(path.clone());
@@ -360,10 +371,19 @@ impl Iterator for TargetReader {
                 }
             };
             let result = if too_long {
-                let shown = String::from_utf8_lossy(line.get(..60).unwrap_or(&line)).into_owned() + "...";
-                Err(bad(open, shown, format!("line longer than {MAX_LINE_BYTES} bytes")))
+                let shown =
+                    String::from_utf8_lossy(line.get(..60).unwrap_or(&line)).into_owned() + "...";
+                Err(bad(
+                    open,
+                    shown,
+                    format!("line longer than {MAX_LINE_BYTES} bytes"),
+                ))
             } else if line.contains(&0) {
-                Err(bad(open, String::new(), "binary data (NUL byte) in a target file".into()))
+                Err(bad(
+                    open,
+                    String::new(),
+                    "binary data (NUL byte) in a target file".into(),
+                ))
             } else {
                 match std::str::from_utf8(&line) {
                     Err(_) => Err(bad(
@@ -399,7 +419,11 @@ impl Iterator for TargetReader {
 /// Reads one line (up to and without `\n`, CR stripped) into `buf`, keeping
 /// at most `cap` bytes. `Ok(None)` at end of input; `Ok(Some(true))` when the
 /// line was longer than `cap` (the rest is skipped, never stored).
-pub fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> io::Result<Option<bool>> {
+pub fn read_line_capped(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<bool>> {
     let mut seen_any = false;
     let mut too_long = false;
     loop {

@@ -97,15 +97,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
             match read {
                 Err(_) => return Err(err(FtpErrorKind::Timeout(timeout))),
                 Ok(Err(e)) => return Err(err(e.into())),
-                Ok(Ok(0)) if self.buf.is_empty() => return Err(err(FtpErrorKind::ClosedBeforeReply)),
+                Ok(Ok(0)) if self.buf.is_empty() => {
+                    return Err(err(FtpErrorKind::ClosedBeforeReply))
+                }
                 Ok(Ok(0)) => return Err(err(FtpErrorKind::ClosedMidReply(self.buf.len()))),
-                Ok(Ok(n)) => self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(Ok(n)) => self
+                    .buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
         }
     }
 
     /// Sends one command line (CR LF added) within `timeout`.
-    pub async fn send(&mut self, command: &str, timeout: Duration, phase: Phase) -> Result<(), FtpError> {
+    pub async fn send(
+        &mut self,
+        command: &str,
+        timeout: Duration,
+        phase: Phase,
+    ) -> Result<(), FtpError> {
         let line = format!("{command}\r\n");
         let write = async {
             self.stream.write_all(line.as_bytes()).await?;
@@ -116,12 +125,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
                 phase,
                 kind: FtpErrorKind::Timeout(timeout),
             }),
-            Ok(r) => r.map_err(|e| FtpError { phase, kind: e.into() }),
+            Ok(r) => r.map_err(|e| FtpError {
+                phase,
+                kind: e.into(),
+            }),
         }
     }
 
     /// Sends a command and reads its reply, both within `timeout` each.
-    pub async fn command(&mut self, command: &str, timeout: Duration, phase: Phase) -> Result<Reply, FtpError> {
+    pub async fn command(
+        &mut self,
+        command: &str,
+        timeout: Duration,
+        phase: Phase,
+    ) -> Result<Reply, FtpError> {
         self.send(command, timeout, phase).await?;
         self.read_reply(timeout, phase).await
     }
@@ -137,7 +154,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
                 phase,
                 kind: FtpErrorKind::Io(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("server sent unexpected bytes before the TLS handshake: {}", preview(&self.buf)),
+                    format!(
+                        "server sent unexpected bytes before the TLS handshake: {}",
+                        preview(&self.buf)
+                    ),
                 )),
             })
         }
@@ -202,7 +222,10 @@ mod tests {
             .read_reply(Duration::from_secs(5), Phase::Greeting)
             .await
             .unwrap_err();
-        assert!(matches!(err.kind, FtpErrorKind::ClosedMidReply(13)), "{err:?}");
+        assert!(
+            matches!(err.kind, FtpErrorKind::ClosedMidReply(13)),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]

@@ -70,7 +70,11 @@ fn six_numbers(s: &str) -> Option<[u32; 6]> {
         if digits == 0 || digits > 10 {
             return None;
         }
-        *slot = rest.get(..digits)?.parse::<u64>().ok()?.min(u64::from(u32::MAX)) as u32;
+        *slot = rest
+            .get(..digits)?
+            .parse::<u64>()
+            .ok()?
+            .min(u64::from(u32::MAX)) as u32;
         rest = rest.get(digits..)?;
         if i < 5 {
             rest = rest.strip_prefix(',')?;
@@ -84,13 +88,21 @@ fn six_numbers(s: &str) -> Option<[u32; 6]> {
 /// allows any printable one).
 pub fn parse_epsv(text: &str) -> Result<u16, PassiveParseError> {
     let open = text.find('(').ok_or(PassiveParseError::MissingEpsvGroup)?;
-    let inner = text.get(open + 1..).ok_or(PassiveParseError::MissingEpsvGroup)?;
+    let inner = text
+        .get(open + 1..)
+        .ok_or(PassiveParseError::MissingEpsvGroup)?;
     let close = inner.find(')').ok_or(PassiveParseError::MissingEpsvGroup)?;
-    let group = inner.get(..close).ok_or(PassiveParseError::MissingEpsvGroup)?;
-    let delim = group.chars().next().ok_or(PassiveParseError::MissingEpsvGroup)?;
+    let group = inner
+        .get(..close)
+        .ok_or(PassiveParseError::MissingEpsvGroup)?;
+    let delim = group
+        .chars()
+        .next()
+        .ok_or(PassiveParseError::MissingEpsvGroup)?;
     let parts: Vec<&str> = group.split(delim).collect();
     // "|||6446|" splits into ["", "", "", "6446", ""].
-    if parts.len() != 5 || parts.iter().take(3).any(|p| !p.is_empty()) || parts.get(4) != Some(&"") {
+    if parts.len() != 5 || parts.iter().take(3).any(|p| !p.is_empty()) || parts.get(4) != Some(&"")
+    {
         return Err(PassiveParseError::MissingEpsvGroup);
     }
     let port_text = parts.get(3).copied().unwrap_or_default();
@@ -122,21 +134,39 @@ mod tests {
 
     #[test]
     fn pasv_errors() {
-        assert_eq!(parse_pasv("Entering Passive Mode (300,0,0,1,1,1)"), Err(PassiveParseError::OutOfRange(300)));
-        assert_eq!(parse_pasv("(127,0,0,1,0,0)"), Err(PassiveParseError::PortZero));
-        assert_eq!(parse_pasv("(127,0,0,1,4)"), Err(PassiveParseError::MissingNumbers));
-        assert_eq!(parse_pasv("nothing here"), Err(PassiveParseError::MissingNumbers));
+        assert_eq!(
+            parse_pasv("Entering Passive Mode (300,0,0,1,1,1)"),
+            Err(PassiveParseError::OutOfRange(300))
+        );
+        assert_eq!(
+            parse_pasv("(127,0,0,1,0,0)"),
+            Err(PassiveParseError::PortZero)
+        );
+        assert_eq!(
+            parse_pasv("(127,0,0,1,4)"),
+            Err(PassiveParseError::MissingNumbers)
+        );
+        assert_eq!(
+            parse_pasv("nothing here"),
+            Err(PassiveParseError::MissingNumbers)
+        );
         assert_eq!(parse_pasv(""), Err(PassiveParseError::MissingNumbers));
         assert_eq!(
             parse_pasv("(1,2,3,4,5,99999999999999999999)"),
             Err(PassiveParseError::MissingNumbers)
         );
-        assert_eq!(parse_pasv("(1,2,3,4,5,4294967295)"), Err(PassiveParseError::OutOfRange(u32::MAX)));
+        assert_eq!(
+            parse_pasv("(1,2,3,4,5,4294967295)"),
+            Err(PassiveParseError::OutOfRange(u32::MAX))
+        );
     }
 
     #[test]
     fn epsv_standard_and_other_delimiter() {
-        assert_eq!(parse_epsv("Entering Extended Passive Mode (|||6446|)"), Ok(6446));
+        assert_eq!(
+            parse_epsv("Entering Extended Passive Mode (|||6446|)"),
+            Ok(6446)
+        );
         assert_eq!(parse_epsv("ok (!!!21!)"), Ok(21));
     }
 

@@ -7,7 +7,9 @@
 //! A reply is either one line `xyz text` or a multi-line block that starts
 //! with `xyz-text` and ends at the first line that starts with the *same*
 //! code followed by a space. Lines in between are free text: they may start
-//! with digits or with another code (the glFTPd trap), and are kept verbatim.
+//! with digits or with another code (the glFTPd trap). They are kept
+//! verbatim, except that a leading `xyz-` of the reply's own code is framing
+//! and is removed.
 //! Lines end in CR LF; bare LF is accepted because real servers send it.
 
 use serde::{Deserialize, Serialize};
@@ -112,7 +114,13 @@ pub fn parse_reply(buf: &[u8], max_len: usize) -> Result<Parsed, ReplyError> {
             texts.push(decode(line.text.get(4..).unwrap_or_default()));
             return finish(code, texts, line.end, max_len);
         }
-        texts.push(decode(line.text));
+        // Many servers prefix inner lines with `xyz-` too; that prefix is
+        // framing, not text. Other inner lines are kept verbatim.
+        let inner = match line.text.strip_prefix(code_digits) {
+            Some(rest) if rest.first() == Some(&b'-') => rest.get(1..).unwrap_or_default(),
+            _ => line.text,
+        };
+        texts.push(decode(inner));
     }
 }
 
@@ -254,7 +262,7 @@ mod tests {
             vec![
                 "Welcome",
                 "230 inner line with another code",
-                "220-still inner",
+                "still inner",
                 " 12345 digits",
                 "done"
             ]
@@ -280,7 +288,7 @@ mod tests {
                 "cut at {cut}"
             );
         }
-        assert_eq!(complete(bytes).0.lines, vec!["a", "220-b", "c"]);
+        assert_eq!(complete(bytes).0.lines, vec!["a", "b", "c"]);
     }
 
     #[test]

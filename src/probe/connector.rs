@@ -53,7 +53,11 @@ impl Connector {
 
     /// Waits for a slot on `addr`'s host, then connects within `timeout`
     /// (the wait for a slot is not counted against the connect deadline).
-    pub async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<HostConnection, ConnectFailure> {
+    pub async fn connect(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Result<HostConnection, ConnectFailure> {
         let permit = self.acquire(addr.ip()).await;
         if let Some(rate) = &self.rate {
             rate.wait().await;

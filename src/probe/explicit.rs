@@ -17,7 +17,10 @@ pub async fn run(
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
     let timeouts = &ctx.config.timeouts;
-    let HostConnection { stream, permit: _slot } = ctx
+    let HostConnection {
+        stream,
+        permit: _slot,
+    } = ctx
         .connector
         .connect(addr, timeouts.connect)
         .await
@@ -63,5 +66,14 @@ pub async fn run(
         .map_err(|e| super::handshake_failure(e))?;
     super::record_session(report, &tls_stream, server_name, via_auth_ssl);
     let mut control = ControlConnection::new(tls_stream);
-    super::after_tls(&mut control, Mode::Explicit, addr, tls, server_name, ctx, report).await
+    super::after_tls(
+        &mut control,
+        Mode::Explicit,
+        addr,
+        tls,
+        server_name,
+        ctx,
+        report,
+    )
+    .await
 }

@@ -24,13 +24,19 @@ pub async fn run(
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
     let timeouts = &ctx.config.timeouts;
-    let HostConnection { stream, permit: _slot } = ctx
+    let HostConnection {
+        stream,
+        permit: _slot,
+    } = ctx
         .connector
         .connect(addr, timeouts.connect)
         .await
         .map_err(|f| Failure::new(f.status, Phase::Connect, f.message))?;
     let (tapped, first_bytes) = Tap::new(stream, FIRST_BYTES);
-    let tls_stream = match tls.handshake(tapped, server_name.clone(), timeouts.tls).await {
+    let tls_stream = match tls
+        .handshake(tapped, server_name.clone(), timeouts.tls)
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();
@@ -47,21 +53,40 @@ pub async fn run(
                     "TLS service sent no FTP greeting within {}",
                     crate::ftp::control::humantime(*d)
                 ),
-                FtpErrorKind::ClosedBeforeReply => "TLS service closed without an FTP greeting".into(),
+                FtpErrorKind::ClosedBeforeReply => {
+                    "TLS service closed without an FTP greeting".into()
+                }
                 other => format!("TLS service did not greet like FTP: {other}"),
             };
-            return Err(Failure::new(Status::NotFtp, Phase::GreetingAfterTls, message));
+            return Err(Failure::new(
+                Status::NotFtp,
+                Phase::GreetingAfterTls,
+                message,
+            ));
         }
     };
     report.ftp.banner = Some(greeting.clone());
     check_greeting(&greeting, Phase::GreetingAfterTls)?;
     read_features(&mut control, ctx, report).await?;
-    super::after_tls(&mut control, Mode::Implicit, addr, tls, server_name, ctx, report).await
+    super::after_tls(
+        &mut control,
+        Mode::Implicit,
+        addr,
+        tls,
+        server_name,
+        ctx,
+        report,
+    )
+    .await
 }
 
 /// A failed handshake on the implicit port: a plain FTP greeting means the
 /// port does FTP without TLS; other non-TLS bytes mean it is not FTPS at all.
-fn explain_failed_handshake(e: HandshakeError, seen: &[u8], report: &mut EndpointReport) -> Failure {
+fn explain_failed_handshake(
+    e: HandshakeError,
+    seen: &[u8],
+    report: &mut EndpointReport,
+) -> Failure {
     if let Ok(Parsed::Complete(reply, _)) = parse_reply(seen, FIRST_BYTES) {
         report.ftp.banner = Some(reply.clone());
         return Failure::new(
@@ -72,7 +97,9 @@ fn explain_failed_handshake(e: HandshakeError, seen: &[u8], report: &mut Endpoin
     }
     let looks_like_tls = matches!(seen.first(), Some(0x15 | 0x16));
     match e {
-        HandshakeError::Timeout(_) => Failure::new(Status::Timeout, Phase::TlsHandshake, e.to_string()),
+        HandshakeError::Timeout(_) => {
+            Failure::new(Status::Timeout, Phase::TlsHandshake, e.to_string())
+        }
         _ if !seen.is_empty() && !looks_like_tls => Failure::new(
             Status::NotFtp,
             Phase::TlsHandshake,

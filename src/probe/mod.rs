@@ -61,7 +61,9 @@ impl Failure {
             _ => Status::Error,
         };
         let message = match &e.kind {
-            FtpErrorKind::Timeout(d) => format!("no {what} within {}", crate::ftp::control::humantime(*d)),
+            FtpErrorKind::Timeout(d) => {
+                format!("no {what} within {}", crate::ftp::control::humantime(*d))
+            }
             other => format!("{what}: {other}"),
         };
         Self::new(status, e.phase, message)
@@ -79,7 +81,11 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
         return report;
     }
     let outcome = match endpoint.ip {
-        None => Err(Failure::new(Status::Error, Phase::Resolve, "no address to scan")),
+        None => Err(Failure::new(
+            Status::Error,
+            Phase::Resolve,
+            "no address to scan",
+        )),
         Some(ip) => {
             let addr = SocketAddr::new(ip, endpoint.port);
             let tls = EndpointTls::new();
@@ -176,7 +182,10 @@ pub async fn read_features<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
-    match conn.command("FEAT", ctx.config.timeouts.read, Phase::Feat).await {
+    match conn
+        .command("FEAT", ctx.config.timeouts.read, Phase::Feat)
+        .await
+    {
         Ok(reply) => {
             if reply.code == 211 {
                 let inner = reply.lines.len().saturating_sub(1);
@@ -205,7 +214,11 @@ pub async fn quit<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
     report: &mut EndpointReport,
 ) {
-    let timeout = ctx.config.timeouts.read.min(std::time::Duration::from_secs(2));
+    let timeout = ctx
+        .config
+        .timeouts
+        .read
+        .min(std::time::Duration::from_secs(2));
     if let Ok(reply) = conn.command("QUIT", timeout, Phase::Quit).await {
         report.ftp.quit_reply = Some(reply);
     }

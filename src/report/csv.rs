@@ -104,11 +104,17 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
         text(r.error.as_deref().unwrap_or_default()),
         r.scanned_at.clone(),
         r.duration_ms.to_string(),
-        text(&truncate(&r.ftp.banner.as_ref().map(Reply::text).unwrap_or_default(), BANNER_CELL_MAX)),
+        text(&truncate(
+            &r.ftp.banner.as_ref().map(Reply::text).unwrap_or_default(),
+            BANNER_CELL_MAX,
+        )),
         text(&r.ftp.feat.as_ref().map(|f| f.join(";")).unwrap_or_default()),
         reply_cell(r.ftp.auth_tls_reply.as_ref()),
         reply_cell(r.ftp.auth_ssl_reply.as_ref()),
-        r.tls.as_ref().map(|t| t.version.clone()).unwrap_or_default(),
+        r.tls
+            .as_ref()
+            .map(|t| t.version.clone())
+            .unwrap_or_default(),
         r.tls.as_ref().map(|t| t.cipher.clone()).unwrap_or_default(),
         version("SSLv2"),
         version("SSLv3"),
@@ -125,11 +131,16 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
         text(&cert.map(|c| c.sans.join(";")).unwrap_or_default()),
         cert.and_then(|c| c.not_before.clone()).unwrap_or_default(),
         cert.and_then(|c| c.not_after.clone()).unwrap_or_default(),
-        cert.and_then(|c| c.days_left).map(|d| d.to_string()).unwrap_or_default(),
+        cert.and_then(|c| c.days_left)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         yes_no(cert.and_then(|c| c.parse_error.is_none().then_some(c.expired))),
         yes_no(cert.and_then(|c| c.parse_error.is_none().then_some(c.self_signed))),
         yes_no(cert.map(|c| c.trusted)),
-        text(cert.and_then(|c| c.trust_error.as_deref()).unwrap_or_default()),
+        text(
+            cert.and_then(|c| c.trust_error.as_deref())
+                .unwrap_or_default(),
+        ),
         yes_no(cert.and_then(|c| c.name_match)),
         cert.map(|c| c.key.clone()).unwrap_or_default(),
         cert.map(|c| c.signature.clone()).unwrap_or_default(),
@@ -140,16 +151,26 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
         p_str(|p| &p.prot_p),
         p_str(|p| &p.prot_c),
         p_str(|p| &p.pasv_address),
-        posture.and_then(|p| p.pasv_port).map(|p| p.to_string()).unwrap_or_default(),
+        posture
+            .and_then(|p| p.pasv_port)
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
         p_bool(|p| p.pasv_address_mismatch),
         p_bool(|p| p.pasv_private_address),
         p_str(|p| &p.passive_port),
-        posture.and_then(|p| p.epsv_port).map(|p| p.to_string()).unwrap_or_default(),
+        posture
+            .and_then(|p| p.epsv_port)
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
         p_str(|p| &p.data_tls),
         text(&p_str(|p| &p.data_tls_reply)),
         p_bool(|p| p.data_tls_resumed),
         r.verdict.map(|v| v.to_string()).unwrap_or_default(),
-        r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(";"),
+        r.findings
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
     ];
     debug_assert_eq!(cells.len(), COLUMNS.len());
     cells
@@ -164,7 +185,9 @@ fn yes_no(b: Option<bool>) -> String {
 }
 
 fn reply_cell(reply: Option<&Reply>) -> String {
-    reply.map(|r| text(&truncate(&r.to_string(), BANNER_CELL_MAX))).unwrap_or_default()
+    reply
+        .map(|r| text(&truncate(&r.to_string(), BANNER_CELL_MAX)))
+        .unwrap_or_default()
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -206,7 +229,9 @@ impl<W: Write> CsvSink<W> {
         // so an interruption cannot leave half a row in the file.
         let mut writer = ::csv::WriterBuilder::new().from_writer(Vec::with_capacity(1024));
         writer.write_record(cells).map_err(io::Error::other)?;
-        let bytes = writer.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
         self.out.write_all(&bytes)?;
         self.out.flush()
     }
@@ -246,7 +271,10 @@ mod tests {
     fn header_is_the_documented_contract() {
         let doc = include_str!("../../README.md");
         for column in COLUMNS {
-            assert!(doc.contains(&format!("`{column}`")), "column {column} is not documented in README.md");
+            assert!(
+                doc.contains(&format!("`{column}`")),
+                "column {column} is not documented in README.md"
+            );
         }
     }
 

@@ -11,7 +11,9 @@ use std::net::IpAddr;
 
 /// Explicit FTPS (AUTH TLS on a plain control channel) or implicit (TLS from
 /// the first byte).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     #[default]
@@ -44,7 +46,9 @@ impl fmt::Display for Mode {
 }
 
 /// The one typed outcome of an endpoint (report-columns.md, `status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// An FTPS session was established.
@@ -95,7 +99,10 @@ impl Status {
     /// TLS-like answered). Dead endpoints are a fact of sweeps, not failures
     /// of the scanner.
     pub fn answered(self) -> bool {
-        matches!(self, Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp)
+        matches!(
+            self,
+            Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp
+        )
     }
 }
 

@@ -20,7 +20,15 @@ impl<W: Write> TableSink<W> {
 }
 
 const WIDTHS: [usize; 7] = [26, 8, 10, 8, 22, 7, 0];
-const HEADINGS: [&str; 7] = ["ENDPOINT", "MODE", "STATUS", "TLS", "CERTIFICATE", "VERDICT", "NOTES"];
+const HEADINGS: [&str; 7] = [
+    "ENDPOINT",
+    "MODE",
+    "STATUS",
+    "TLS",
+    "CERTIFICATE",
+    "VERDICT",
+    "NOTES",
+];
 
 fn fit(s: &str, width: usize) -> String {
     if width == 0 {
@@ -42,7 +50,9 @@ fn line(cells: &[String]) -> String {
 
 /// A one-word summary of the certificate for the table.
 fn certificate_summary(r: &EndpointReport) -> String {
-    let Some(c) = &r.certificate else { return String::new() };
+    let Some(c) = &r.certificate else {
+        return String::new();
+    };
     if c.parse_error.is_some() {
         return "unparsable".into();
     }
@@ -89,13 +99,20 @@ impl<W: Write + Send> Sink for TableSink<W> {
         } else if r.findings.is_empty() {
             r.ftp.banner.as_ref().map(|b| b.text()).unwrap_or_default()
         } else {
-            r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(" ")
+            r.findings
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let cells = [
             endpoint_label(r),
             r.mode.to_string(),
             r.status.to_string(),
-            r.tls.as_ref().map(|t| t.version.clone()).unwrap_or_else(|| "-".into()),
+            r.tls
+                .as_ref()
+                .map(|t| t.version.clone())
+                .unwrap_or_else(|| "-".into()),
             certificate_summary(r),
             r.verdict.map(|v| v.to_string()).unwrap_or_default(),
             notes.replace(['\r', '\n'], " "),

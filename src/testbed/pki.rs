@@ -4,8 +4,8 @@
 //! repository expires and no private key is shipped.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
@@ -86,7 +86,10 @@ impl TestPki {
 
     /// A trust store holding only this CA.
     pub fn trust_store(&self) -> crate::tls::trust::TrustStore {
-        crate::tls::trust::TrustStore::from_ca_certs(std::slice::from_ref(&self.ca_der), "test-ca".into())
+        crate::tls::trust::TrustStore::from_ca_certs(
+            std::slice::from_ref(&self.ca_der),
+            "test-ca".into(),
+        )
     }
 
     /// Issues a server certificate of the given kind.
@@ -110,7 +113,10 @@ impl TestPki {
         dn.push(DnType::OrganizationName, "ftps-scan test server");
         params.distinguished_name = dn;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         let now = OffsetDateTime::now_utc();
         match kind {
             CertKind::Expired => {
@@ -149,7 +155,11 @@ impl TestPki {
 
     /// Writes the chain and key of `identity` as PEM files (for real
     /// servers such as vsftpd that read them from disk).
-    pub fn write_pem(identity: &Identity, cert_path: &std::path::Path, key_path: &std::path::Path) -> std::io::Result<()> {
+    pub fn write_pem(
+        identity: &Identity,
+        cert_path: &std::path::Path,
+        key_path: &std::path::Path,
+    ) -> std::io::Result<()> {
         std::fs::write(cert_path, &identity.chain_pem)?;
         std::fs::write(key_path, &identity.key_pem)
     }

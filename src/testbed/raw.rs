@@ -51,7 +51,8 @@ impl RawServer {
             while let Ok((stream, _)) = listener.accept().await {
                 let script = script.clone();
                 sessions.spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(120), act(stream, &script)).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(120), act(stream, &script)).await;
                 });
                 while sessions.try_join_next().is_some() {}
             }
@@ -154,4 +155,3 @@ async fn write_step<S: AsyncWrite + Unpin>(s: &mut S, step: &Step) -> std::io::R
         Step::StartTls(_) | Step::Reset | Step::ReadLine => Ok(()),
     }
 }
-

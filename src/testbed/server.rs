@@ -50,7 +50,13 @@ impl Default for ServerSpec {
             greeting: vec!["ftps-scan test server ready".into()],
             tls: None,
             implicit: false,
-            features: vec!["AUTH TLS".into(), "PBSZ".into(), "PROT".into(), "EPSV".into(), "UTF8".into()],
+            features: vec![
+                "AUTH TLS".into(),
+                "PBSZ".into(),
+                "PROT".into(),
+                "EPSV".into(),
+                "UTF8".into(),
+            ],
             auth_refusal: "502 AUTH not supported".into(),
             require_tls_for_login: false,
             allow_prot_c: true,
@@ -119,7 +125,8 @@ impl TestServer {
                 let spec = spec.clone();
                 let log = task_log.clone();
                 sessions.spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(60), serve(stream, spec, log)).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(60), serve(stream, spec, log))
+                        .await;
                 });
                 while sessions.try_join_next().is_some() {}
             }
@@ -128,7 +135,11 @@ impl TestServer {
     }
 }
 
-async fn serve(stream: TcpStream, spec: Arc<ServerSpec>, log: Arc<Mutex<ServerLog>>) -> std::io::Result<()> {
+async fn serve(
+    stream: TcpStream,
+    spec: Arc<ServerSpec>,
+    log: Arc<Mutex<ServerLog>>,
+) -> std::io::Result<()> {
     let local_ip = stream.local_addr()?.ip();
     let mut session = Session {
         spec: spec.clone(),
@@ -141,7 +152,9 @@ async fn serve(stream: TcpStream, spec: Arc<ServerSpec>, log: Arc<Mutex<ServerLo
         secure: false,
     };
     if spec.implicit {
-        let Some(tls) = spec.tls.clone() else { return Ok(()) };
+        let Some(tls) = spec.tls.clone() else {
+            return Ok(());
+        };
         let tls_stream = TlsAcceptor::from(tls).accept(stream).await?;
         session.secure = true;
         let mut conn = LineConn::new(tls_stream);
@@ -154,7 +167,9 @@ async fn serve(stream: TcpStream, spec: Arc<ServerSpec>, log: Arc<Mutex<ServerLo
     match session.command_loop(&mut conn).await? {
         Next::Done => Ok(()),
         Next::Upgrade => {
-            let Some(tls) = spec.tls.clone() else { return Ok(()) };
+            let Some(tls) = spec.tls.clone() else {
+                return Ok(());
+            };
             let tls_stream = TlsAcceptor::from(tls).accept(conn.into_inner()).await?;
             session.secure = true;
             let mut conn = LineConn::new(tls_stream);
@@ -179,7 +194,10 @@ struct LineConn<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
     fn new(stream: S) -> Self {
-        Self { stream, buf: Vec::new() }
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     fn into_inner(self) -> S {
@@ -203,7 +221,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
             if n == 0 {
                 return Ok(None);
             }
-            self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            self.buf
+                .extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
     }
 
@@ -242,7 +261,10 @@ impl Drop for DecoyGuard {
 }
 
 impl Session {
-    async fn greet<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut LineConn<S>) -> std::io::Result<()> {
+    async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        conn: &mut LineConn<S>,
+    ) -> std::io::Result<()> {
         let lines = &self.spec.greeting;
         let mut text = String::new();
         for (i, line) in lines.iter().enumerate() {
@@ -264,7 +286,10 @@ impl Session {
         }
     }
 
-    async fn command_loop<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut LineConn<S>) -> std::io::Result<Next> {
+    async fn command_loop<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        conn: &mut LineConn<S>,
+    ) -> std::io::Result<Next> {
         while let Some(line) = conn.read_line().await? {
             self.record(&line);
             let (verb, arg) = match line.split_once(' ') {
@@ -284,7 +309,9 @@ impl Session {
                     let wanted = arg.to_ascii_uppercase();
                     if self.secure {
                         conn.reply("503 Already using TLS.").await?;
-                    } else if self.spec.tls.is_some() && (wanted == "TLS" || wanted == "SSL" || wanted == "TLS-C") {
+                    } else if self.spec.tls.is_some()
+                        && (wanted == "TLS" || wanted == "SSL" || wanted == "TLS-C")
+                    {
                         conn.reply("234 Proceed with negotiation.").await?;
                         return Ok(Next::Upgrade);
                     } else {
@@ -293,7 +320,8 @@ impl Session {
                 }
                 "USER" => {
                     if !self.secure && self.spec.require_tls_for_login {
-                        conn.reply("530 Non-anonymous sessions must use encryption.").await?;
+                        conn.reply("530 Non-anonymous sessions must use encryption.")
+                            .await?;
                     } else {
                         self.user = Some(arg);
                         conn.reply("331 Please specify the password.").await?;
@@ -322,10 +350,15 @@ impl Session {
                         self.prot_private = false;
                         conn.reply("200 PROT now Clear.").await?;
                     }
-                    "C" => conn.reply("536 Data connections must be encrypted.").await?,
+                    "C" => {
+                        conn.reply("536 Data connections must be encrypted.")
+                            .await?
+                    }
                     _ => conn.reply("504 Unsupported protection level.").await?,
                 },
-                "PASV" | "EPSV" if !self.logged_in => conn.reply("530 Please login with USER and PASS.").await?,
+                "PASV" | "EPSV" if !self.logged_in => {
+                    conn.reply("530 Please login with USER and PASS.").await?
+                }
                 "PASV" | "EPSV" => {
                     let port = self.open_passive().await?;
                     if verb == "PASV" {
@@ -346,7 +379,8 @@ impl Session {
                         ))
                         .await?;
                     } else {
-                        conn.reply(&format!("229 Entering Extended Passive Mode (|||{port}|)")).await?;
+                        conn.reply(&format!("229 Entering Extended Passive Mode (|||{port}|)"))
+                            .await?;
                     }
                 }
                 "LIST" | "NLST" => self.list(conn).await?,
@@ -389,7 +423,10 @@ impl Session {
         Ok(port)
     }
 
-    async fn list<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut LineConn<S>) -> std::io::Result<()> {
+    async fn list<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        conn: &mut LineConn<S>,
+    ) -> std::io::Result<()> {
         if !self.logged_in {
             return conn.reply("530 Please login with USER and PASS.").await;
         }
@@ -410,17 +447,26 @@ impl Session {
         let listing = "-rw-r--r-- 1 ftp ftp 10 Jan 01 00:00 a.txt\r\n-rw-r--r-- 1 ftp ftp 20 Jan 01 00:00 b.txt\r\ndrwxr-xr-x 2 ftp ftp 4096 Jan 01 00:00 pub\r\n";
         match (&self.spec.tls, self.prot_private) {
             (Some(tls), true) => {
-                let handshake = tokio::time::timeout(Duration::from_secs(10), TlsAcceptor::from(tls.clone()).accept(data)).await;
+                let handshake = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    TlsAcceptor::from(tls.clone()).accept(data),
+                )
+                .await;
                 let Ok(Ok(mut tls_data)) = handshake else {
-                    return conn.reply("425 TLS handshake on the data connection failed.").await;
+                    return conn
+                        .reply("425 TLS handshake on the data connection failed.")
+                        .await;
                 };
-                let resumed = tls_data.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+                let resumed =
+                    tls_data.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
                 if let Ok(mut l) = self.log.lock() {
                     l.data_tls_resumed.push(resumed);
                 }
                 if self.spec.require_session_reuse && !resumed {
                     drop(tls_data);
-                    return conn.reply("522 SSL connection failed: session reuse required").await;
+                    return conn
+                        .reply("522 SSL connection failed: session reuse required")
+                        .await;
                 }
                 tls_data.write_all(listing.as_bytes()).await?;
                 let _ = tls_data.shutdown().await;

@@ -11,12 +11,12 @@
 //! mislabelled as merely untrusted.
 
 use super::trust::TrustStore;
+use ::time::format_description::well_known::Rfc3339;
+use ::time::OffsetDateTime;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use ::time::format_description::well_known::Rfc3339;
-use ::time::OffsetDateTime;
 use x509_parser::oid_registry::{self, Oid};
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate, X509Name};
 use x509_parser::public_key::PublicKey;
@@ -123,7 +123,9 @@ fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
     for ext in cert.extensions() {
         match ext.parsed_extension() {
             ParsedExtension::SubjectKeyIdentifier(id) => ski = Some(id.0),
-            ParsedExtension::AuthorityKeyIdentifier(a) => aki = a.key_identifier.as_ref().map(|k| k.0),
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                aki = a.key_identifier.as_ref().map(|k| k.0)
+            }
             _ => {}
         }
     }
@@ -191,9 +193,12 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
         .map(|rdn| {
             rdn.iter()
                 .map(|atv| {
-                    let key = x509_parser::objects::oid2abbrev(atv.attr_type(), x509_parser::objects::oid_registry())
-                        .map(str::to_string)
-                        .unwrap_or_else(|_| atv.attr_type().to_id_string());
+                    let key = x509_parser::objects::oid2abbrev(
+                        atv.attr_type(),
+                        x509_parser::objects::oid_registry(),
+                    )
+                    .map(str::to_string)
+                    .unwrap_or_else(|_| atv.attr_type().to_id_string());
                     let value = match atv.as_str() {
                         Ok(s) => escape_rfc4514(s),
                         Err(_) => format!("#{}", hex::encode(atv.attr_value().data)),
@@ -241,7 +246,9 @@ fn judge_trust_and_name(
     trust: &TrustStore,
     now: OffsetDateTime,
 ) {
-    let Some(leaf_der) = chain.first() else { return };
+    let Some(leaf_der) = chain.first() else {
+        return;
+    };
     let end_entity = match webpki::EndEntityCert::try_from(leaf_der) {
         Ok(ee) => ee,
         Err(e) => {
@@ -287,7 +294,8 @@ fn describe_webpki_error(e: &webpki::Error) -> String {
         E::CertExpired { .. } => "expired".into(),
         E::CertNotValidYet { .. } => "not yet valid".into(),
         E::InvalidSignatureForPublicKey => "invalid signature".into(),
-        E::UnsupportedSignatureAlgorithmContext(_) | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+        E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
             "unsupported signature algorithm".into()
         }
         E::CaUsedAsEndEntity => "CA certificate used as end entity".into(),

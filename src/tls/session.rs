@@ -90,16 +90,24 @@ pub enum HandshakeError {
 }
 
 fn describe_io_error(e: &std::io::Error) -> String {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
         Some(tls) => tls.to_string(),
-        None if e.kind() == std::io::ErrorKind::UnexpectedEof => "connection closed during the handshake".into(),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "connection closed during the handshake".into()
+        }
         None => e.to_string(),
     }
 }
 
 /// Facts of an established session: version and IANA suite name.
 pub fn session_facts(conn: &rustls::ClientConnection) -> (String, String) {
-    let version = conn.protocol_version().map(version_name).unwrap_or_default();
+    let version = conn
+        .protocol_version()
+        .map(version_name)
+        .unwrap_or_default();
     let cipher = conn
         .negotiated_cipher_suite()
         .map(|s| iana_suite_name(s.suite()))
@@ -121,7 +129,10 @@ pub fn version_name(v: rustls::ProtocolVersion) -> String {
 
 /// rustls names TLS 1.3 suites `TLS13_...`; IANA says `TLS_...`.
 pub fn iana_suite_name(suite: rustls::CipherSuite) -> String {
-    let name = suite.as_str().map(str::to_string).unwrap_or_else(|| format!("0x{:04X}", u16::from(suite)));
+    let name = suite
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("0x{:04X}", u16::from(suite)));
     match name.strip_prefix("TLS13_") {
         Some(rest) => format!("TLS_{rest}"),
         None => name,

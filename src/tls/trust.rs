@@ -94,8 +94,14 @@ impl TrustStore {
     }
 }
 
-fn anchors_from<'a>(certs: impl Iterator<Item = &'a CertificateDer<'a>>) -> Vec<TrustAnchor<'static>> {
+fn anchors_from<'a>(
+    certs: impl Iterator<Item = &'a CertificateDer<'a>>,
+) -> Vec<TrustAnchor<'static>> {
     certs
-        .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok().map(|a| a.to_owned()))
+        .filter_map(|c| {
+            webpki::anchor_from_trusted_cert(c)
+                .ok()
+                .map(|a| a.to_owned())
+        })
         .collect()
 }

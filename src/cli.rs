@@ -1,0 +1,225 @@
+//! Command-line flags (clap) and their translation into a library config.
+//! Nothing here scans; nothing in the library sees clap.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ftps_scan::targets::{InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
+use ftps_scan::tls::trust::{TrustSource, TrustStore};
+use ftps_scan::{Mode, ScanConfig, Timeouts};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Active FTPS endpoint scanner: TLS versions, certificates and FTP-level
+/// posture, one report row per endpoint.
+#[derive(Parser, Debug)]
+#[command(name = "ftps-scan", version, args_conflicts_with_subcommands = true)]
+#[command(
+    after_help = "Examples:\n  ftps-scan demo\n  ftps-scan targets.txt -f csv -o report.csv\n  ftps-scan -t ftp.example.com -t 192.0.2.0/28 --jsonl report.jsonl\n  cat hosts | ftps-scan - -q -f csv > report.csv"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start local demo FTPS endpoints (127.0.0.1) and scan them.
+    Demo {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Target files, one target per line ('-' reads standard input).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// A target (host, IP, [v6]:port, CIDR, ftp://, ftps://); repeatable.
+    #[arg(short = 't', long = "target", value_name = "SPEC")]
+    pub targets: Vec<String>,
+
+    /// Ports for targets that name none (comma-separated); 990 is implicit.
+    #[arg(short = 'p', long, value_delimiter = ',', default_value = "21,990", value_parser = clap::value_parser!(u16).range(1..))]
+    pub ports: Vec<u16>,
+
+    /// Force the mode of every endpoint instead of choosing by port.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+
+    /// Endpoints scanned at once.
+    #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Connections at once to one IP address (servers limit this per client).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub per_host: u32,
+
+    /// New connections per second across the whole run.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+
+    /// Seconds to wait for a TCP connection.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_seconds)]
+    pub connect_timeout: f64,
+
+    /// Seconds to wait for one FTP reply (however slowly it arrives).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_seconds)]
+    pub read_timeout: f64,
+
+    /// Seconds to wait for one TLS handshake.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_seconds)]
+    pub tls_timeout: f64,
+
+    /// Trust store for judging certificates.
+    #[arg(long, value_enum, default_value_t = TrustArg::Mozilla)]
+    pub trust: TrustArg,
+
+    /// Judge certificates against the CA certificates in this PEM file only.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Largest CIDR block accepted (addresses).
+    #[arg(long, default_value_t = DEFAULT_MAX_CIDR_HOSTS, value_name = "N")]
+    pub max_cidr_hosts: u64,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Format of the main output.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the main output to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also write a CSV report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Also write a JSON Lines report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+
+    /// Write rows in input order at the end (for diffable output) instead
+    /// of as endpoints finish.
+    #[arg(long, value_enum, default_value_t = SortArg::None)]
+    pub sort: SortArg,
+
+    /// Exit 1 when an endpoint's verdict is at least this.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+
+    /// Exit 3 when some endpoint could not be assessed (verdict error) and
+    /// nothing else set the exit code.
+    #[arg(long)]
+    pub fail_on_error: bool,
+
+    /// Print nothing on standard error but errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortArg {
+    None,
+    Input,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Warn,
+    Fail,
+    Never,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    Explicit,
+    Implicit,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustArg {
+    Mozilla,
+    System,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 3600"
+        )),
+    }
+}
+
+impl ScanArgs {
+    /// The sources in the order given: files first, then `--target`s.
+    pub fn sources(&self) -> Result<Vec<InputSource>> {
+        let mut sources = Vec::new();
+        for file in &self.files {
+            if file.as_os_str() == "-" {
+                sources.push(InputSource::Stdin);
+            } else {
+                sources.push(InputSource::File(file.clone()));
+            }
+        }
+        for t in &self.targets {
+            sources.push(InputSource::Literal(t.clone()));
+        }
+        if sources.is_empty() {
+            bail!("no targets: give a targets file, '-' for standard input, or --target SPEC (try `ftps-scan demo`)");
+        }
+        Ok(sources)
+    }
+
+    pub fn parse_options(&self) -> ParseOptions {
+        ParseOptions {
+            max_cidr_hosts: self.max_cidr_hosts,
+        }
+    }
+
+    pub fn trust_store(&self) -> Result<TrustStore> {
+        let source = match (&self.ca_file, self.trust) {
+            (Some(path), _) => TrustSource::CaFile(path.clone()),
+            (None, TrustArg::Mozilla) => TrustSource::Mozilla,
+            (None, TrustArg::System) => TrustSource::System,
+        };
+        TrustStore::load(&source).context("loading the trust store")
+    }
+
+    pub fn config(&self, trust: TrustStore) -> ScanConfig {
+        let mut config = ScanConfig::new(trust);
+        let mut ports = self.ports.clone();
+        ports.dedup();
+        config.ports = ports;
+        config.mode = self.mode.map(|m| match m {
+            ModeArg::Explicit => Mode::Explicit,
+            ModeArg::Implicit => Mode::Implicit,
+        });
+        config.concurrency = self.concurrency as usize;
+        config.per_host_limit = self.per_host as usize;
+        config.rate = self.rate;
+        config.timeouts = Timeouts {
+            connect: Duration::from_secs_f64(self.connect_timeout),
+            read: Duration::from_secs_f64(self.read_timeout),
+            tls: Duration::from_secs_f64(self.tls_timeout),
+        };
+        config
+    }
+}

@@ -1,0 +1,220 @@
+//! The binary's side of reporting: opening sinks, the summary line, exit
+//! codes and signal handling.
+
+use crate::cli::{FailOn, Format, OutputArgs, SortArg};
+use anyhow::{Context, Result};
+use ftps_scan::policy::Verdict;
+use ftps_scan::report::csv::CsvSink;
+use ftps_scan::report::jsonl::JsonLinesSink;
+use ftps_scan::report::table::TableSink;
+use ftps_scan::report::{EndpointReport, Sink, Status};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Documented exit codes (README, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Clean = 0,
+    Findings = 1,
+    Usage = 2,
+    Unassessed = 3,
+    Interrupted = 130,
+}
+
+/// The sinks of a run: the main format plus extra CSV / JSON Lines files.
+pub struct Outputs {
+    sinks: Vec<Box<dyn Sink>>,
+    /// With `--sort input`, rows wait here until the end.
+    held: Option<Vec<EndpointReport>>,
+}
+
+impl Outputs {
+    /// Opens every output before anything is scanned, so an unwritable path
+    /// fails the run at once and leaves no half-made files behind.
+    pub fn open(args: &OutputArgs) -> Result<Self> {
+        let mut created: Vec<PathBuf> = Vec::new();
+        let result = Self::open_all(args, &mut created);
+        if result.is_err() {
+            for path in created {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        result
+    }
+
+    fn open_all(args: &OutputArgs, created: &mut Vec<PathBuf>) -> Result<Self> {
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        let main: Box<dyn Write + Send> = match &args.output {
+            Some(path) => Box::new(create(path, created)?),
+            None => Box::new(std::io::stdout()),
+        };
+        sinks.push(match args.format {
+            Format::Table => Box::new(TableSink::new(main)),
+            Format::Csv => Box::new(CsvSink::new(main)),
+            Format::Jsonl => Box::new(JsonLinesSink::new(main)),
+        });
+        if let Some(path) = &args.csv {
+            sinks.push(Box::new(CsvSink::new(create(path, created)?)));
+        }
+        if let Some(path) = &args.jsonl {
+            sinks.push(Box::new(JsonLinesSink::new(create(path, created)?)));
+        }
+        Ok(Self {
+            sinks,
+            held: (args.sort == SortArg::Input).then(Vec::new),
+        })
+    }
+
+    pub fn write(&mut self, report: EndpointReport) -> Result<()> {
+        match &mut self.held {
+            Some(held) => held.push(report),
+            None => self.write_now(&report)?,
+        }
+        Ok(())
+    }
+
+    fn write_now(&mut self, report: &EndpointReport) -> Result<()> {
+        for sink in &mut self.sinks {
+            sink.write(report).context("writing a report row")?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(&mut self) -> Result<()> {
+        if let Some(mut held) = self.held.take() {
+            held.sort_by(|a, b| {
+                (a.input_index, a.ip, a.port, a.mode).cmp(&(b.input_index, b.ip, b.port, b.mode))
+            });
+            for report in &held {
+                self.write_now(report)?;
+            }
+        }
+        for sink in &mut self.sinks {
+            sink.finish().context("finishing the report")?;
+        }
+        Ok(())
+    }
+}
+
+fn create(path: &Path, created: &mut Vec<PathBuf>) -> Result<File> {
+    let file = File::create(path)
+        .with_context(|| format!("cannot write output file {}", path.display()))?;
+    created.push(path.to_path_buf());
+    Ok(file)
+}
+
+/// Counts for the summary line and the exit code.
+#[derive(Default)]
+pub struct Tally {
+    pub endpoints: u64,
+    pub input_errors: u64,
+    pub statuses: BTreeMap<Status, u64>,
+    pub verdicts: BTreeMap<Verdict, u64>,
+    pub findings: BTreeMap<String, u64>,
+    pub interrupted: Option<&'static str>,
+}
+
+impl Tally {
+    pub fn count(&mut self, report: &EndpointReport) {
+        self.endpoints += 1;
+        *self.statuses.entry(report.status).or_default() += 1;
+        if let Some(v) = report.verdict {
+            *self.verdicts.entry(v).or_default() += 1;
+        }
+        for f in &report.findings {
+            *self.findings.entry(f.id.clone()).or_default() += 1;
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        let verdicts: Vec<String> = self
+            .verdicts
+            .iter()
+            .map(|(v, n)| format!("{v} {n}"))
+            .collect();
+        let mut top: Vec<(&String, &u64)> = self.findings.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(id, n)| format!("{id} {n}"))
+            .collect();
+        let mut line = format!(
+            "ftps-scan: {} endpoints ({}); verdicts: {}",
+            self.endpoints,
+            if statuses.is_empty() {
+                "none".into()
+            } else {
+                statuses.join(", ")
+            },
+            if verdicts.is_empty() {
+                "none".into()
+            } else {
+                verdicts.join(", ")
+            },
+        );
+        if !top.is_empty() {
+            line.push_str(&format!("; top findings: {}", top.join(", ")));
+        }
+        if self.input_errors > 0 {
+            line.push_str(&format!("; {} input errors", self.input_errors));
+        }
+        if let Some(signal) = self.interrupted {
+            line.push_str(&format!("; interrupted by {signal}"));
+        }
+        line
+    }
+
+    pub fn exit_code(&self, args: &OutputArgs) -> ExitCode {
+        let at_least = |floor: Verdict| {
+            self.verdicts
+                .iter()
+                .any(|(v, n)| *n > 0 && *v != Verdict::Error && *v >= floor)
+        };
+        if self.interrupted.is_some() {
+            ExitCode::Interrupted
+        } else if self.input_errors > 0 {
+            ExitCode::Usage
+        } else if match args.fail_on {
+            FailOn::Warn => at_least(Verdict::Warn),
+            FailOn::Fail => at_least(Verdict::Fail),
+            FailOn::Never => false,
+        } {
+            ExitCode::Findings
+        } else if args.fail_on_error && self.verdicts.get(&Verdict::Error).is_some_and(|n| *n > 0) {
+            ExitCode::Unassessed
+        } else {
+            ExitCode::Clean
+        }
+    }
+}
+
+/// SIGINT and SIGTERM as a stream of names.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    pub async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
