@@ -82,6 +82,14 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 
+    /// Skip the per-version probes (one TLS handshake per endpoint: a quick sweep).
+    #[arg(long)]
+    pub no_versions: bool,
+
+    /// Enumerate the cipher suites of each accepted version (many connections).
+    #[arg(long, conflicts_with = "no_versions")]
+    pub ciphers: bool,
+
     /// Largest CIDR block accepted (addresses).
     #[arg(long, default_value_t = DEFAULT_MAX_CIDR_HOSTS, value_name = "N")]
     pub max_cidr_hosts: u64,
@@ -215,6 +223,8 @@ impl ScanArgs {
         config.concurrency = self.concurrency as usize;
         config.per_host_limit = self.per_host as usize;
         config.rate = self.rate;
+        config.versions = !self.no_versions;
+        config.ciphers = self.ciphers;
         config.timeouts = Timeouts {
             connect: Duration::from_secs_f64(self.connect_timeout),
             read: Duration::from_secs_f64(self.read_timeout),

@@ -68,6 +68,11 @@ pub struct ScanConfig {
     pub rate: Option<u32>,
     pub timeouts: Timeouts,
     pub trust: Arc<tls::trust::TrustStore>,
+    /// Probe every protocol version with raw hellos (SSLv2 to TLS 1.3).
+    pub versions: bool,
+    /// Enumerate the cipher suites of each accepted version (many
+    /// connections per endpoint; off by default).
+    pub ciphers: bool,
     /// How hostnames become addresses (the system resolver unless a test
     /// or an embedding program supplies another).
     pub resolver: scan::Resolver,
@@ -85,6 +90,8 @@ impl ScanConfig {
             rate: None,
             timeouts: Timeouts::default(),
             trust: Arc::new(trust),
+            versions: true,
+            ciphers: false,
             resolver: scan::Resolver::system(),
         }
     }

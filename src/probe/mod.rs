@@ -94,8 +94,48 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                 Mode::Explicit => explicit::run(addr, &server_name, &tls, ctx, &mut report).await,
                 Mode::Implicit => implicit::run(addr, &server_name, &tls, ctx, &mut report).await,
             };
+            // Versions are probed wherever TLS was on offer: an FTPS session,
+            // a failed handshake (perhaps legacy-only), or a TLS service on
+            // the implicit port that does not greet like FTP.
+            let did_tls = match &result {
+                Ok(()) => true,
+                Err(f) => {
+                    f.status == Status::TlsFailed || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
+                }
+            };
+            let mut legacy_chain = None;
+            if ctx.config.versions && did_tls {
+                let plan = crate::tls::versions::VersionPlan {
+                    connector: &ctx.connector,
+                    addr,
+                    mode: endpoint.mode,
+                    sni: endpoint.host.as_ref().map(|h| h.to_string()),
+                    connect_timeout: ctx.config.timeouts.connect,
+                    read_timeout: ctx.config.timeouts.read,
+                    probe_timeout: ctx.config.timeouts.tls,
+                    ciphers: ctx.config.ciphers,
+                };
+                let (versions, chain) = crate::tls::versions::probe_versions(&plan).await;
+                report.versions = Some(versions);
+                legacy_chain = chain;
+            }
             // Judge whatever chain the server showed, even if a later step
-            // failed: a bad certificate must never hide behind a failure.
+            // failed: a bad certificate must never hide behind a failure. A
+            // server that only speaks legacy TLS still shows its chain in
+            // the clear in its first flight.
+            if report.certificate.is_none() {
+                if let (None, Some((source, chain))) = (tls.recorded_chain(), &legacy_chain) {
+                    let chain: Vec<rustls_pki_types::CertificateDer<'static>> =
+                        chain.iter().map(|der| der.clone().into()).collect();
+                    report.certificate = crate::tls::cert::judge(
+                        &chain,
+                        Some(&server_name),
+                        &ctx.config.trust,
+                        now_utc(),
+                        source,
+                    );
+                }
+            }
             if report.certificate.is_none() {
                 if let Some(chain) = tls.recorded_chain() {
                     let source = report

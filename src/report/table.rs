@@ -78,6 +78,17 @@ fn certificate_summary(r: &EndpointReport) -> String {
     }
 }
 
+/// Accepted versions, short: `1.2 1.3`, `SSLv3 1.0 1.2`.
+fn accepted_versions(r: &EndpointReport) -> String {
+    let Some(v) = &r.versions else { return String::new() };
+    v.results
+        .iter()
+        .filter(|x| x.verdict == "accepted")
+        .map(|x| x.version.strip_prefix("TLSv").unwrap_or(&x.version).to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The endpoint as `ip:port` (`[v6]:port`), or the target when unresolved.
 pub fn endpoint_label(r: &EndpointReport) -> String {
     match r.ip {
@@ -113,6 +124,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 .as_ref()
                 .map(|t| t.version.clone())
                 .unwrap_or_else(|| "-".into()),
+            accepted_versions(r),
             certificate_summary(r),
             r.verdict.map(|v| v.to_string()).unwrap_or_default(),
             notes.replace(['\r', '\n'], " "),

@@ -5,4 +5,5 @@ pub mod audit;
 pub mod cert;
 pub mod session;
 pub mod trust;
+pub mod raw;
 pub mod versions;

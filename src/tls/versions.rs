@@ -1,12 +1,28 @@
-//! Per-version verdicts from raw ClientHello probes (filled by the version
-//! enumeration step).
+//! Which protocol versions an endpoint accepts, SSLv2 to TLS 1.3, from raw
+//! ClientHello probes (see [`super::raw`]), and optionally which cipher
+//! suites per accepted version.
+//!
+//! Every probe is a fresh connection: for explicit FTPS the greeting is read,
+//! `AUTH TLS` sent and a 234 required before the hello is written; for
+//! implicit FTPS the hello goes right after connect. Connections go through
+//! the run's [`Connector`], so the per-host cap holds across all probes.
 
+use super::raw::{self, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
+use crate::ftp::{ControlConnection, Reply};
+use crate::probe::connector::{Connector, HostConnection};
+use crate::report::{Mode, Phase};
 use serde::{Deserialize, Serialize};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-/// One verdict per protocol version.
+/// One verdict per protocol version, with evidence.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VersionReport {
     pub results: Vec<VersionResult>,
+    /// Endpoint-level anomalies (version intolerance, unoffered answers).
+    #[serde(default)]
+    pub anomalies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -16,9 +32,26 @@ pub struct VersionResult {
     /// `accepted`, `rejected`, `unknown`.
     pub verdict: String,
     pub reason: String,
+    /// What was seen: alert, version answered, downgrade sentinel, chosen
+    /// suite, HelloRetryRequest, anomalies (the prober's evidence, as JSON).
+    #[serde(default)]
+    pub evidence: serde_json::Value,
+    /// How many connections the verdict took (a timeout is retried once
+    /// with a short hello).
+    #[serde(default)]
+    pub attempts: usize,
+    /// Accepted suites by IANA name (only with cipher enumeration).
+    #[serde(default)]
+    pub accepted_ciphers: Vec<String>,
     /// Accepted suites flagged weak (only with cipher enumeration).
     #[serde(default)]
     pub weak_ciphers: Vec<String>,
+    /// Why the weak ones are weak: `NAME: rc4, md5`.
+    #[serde(default)]
+    pub weak_reasons: Vec<String>,
+    /// Whether enumeration ran to the end (false: stopped early, see reason).
+    #[serde(default)]
+    pub cipher_enumeration_complete: Option<bool>,
 }
 
 impl VersionReport {
@@ -32,4 +65,182 @@ impl VersionReport {
         }
         out
     }
+
+    pub fn verdict_of(&self, version: &str) -> Option<&str> {
+        self.results
+            .iter()
+            .find(|r| r.version == version)
+            .map(|r| r.verdict.as_str())
+    }
 }
+
+/// What the version step needs from the run.
+pub struct VersionPlan<'a> {
+    pub connector: &'a Connector,
+    pub addr: SocketAddr,
+    pub mode: Mode,
+    pub sni: Option<String>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub probe_timeout: Duration,
+    /// Enumerate cipher suites of each accepted version.
+    pub ciphers: bool,
+}
+
+/// Bounded rounds of cipher enumeration per version (each is a connection).
+const MAX_CIPHER_ROUNDS: usize = 64;
+/// A 421 greeting is retried this many times, after a pause each.
+const BUSY_RETRIES: u32 = 2;
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Probes every version; returns the report and the certificate chain of
+/// the first accepted legacy (TLS <= 1.2 or SSLv2) flight, if any.
+pub async fn probe_versions(plan: &VersionPlan<'_>) -> (VersionReport, Option<(String, Vec<Vec<u8>>)>) {
+    let settings = ProbeSettings {
+        sni: plan.sni.clone(),
+        connect_timeout: plan.connect_timeout + plan.read_timeout * 2,
+        probe_timeout: plan.probe_timeout,
+        max_bytes: raw::probe::DEFAULT_MAX_BYTES,
+    };
+    let probes = TlsVersionProbe::ALL.map(|version| {
+        let settings = settings.clone();
+        async move {
+            let mut connect = || open_for_hello(plan);
+            let report = raw::probe_version(&mut connect, version, &settings).await;
+            let enumeration = if plan.ciphers && report.verdict.verdict == RawVerdict::Accepted {
+                Some(raw::enumerate_ciphers(&mut connect, version, &settings, MAX_CIPHER_ROUNDS).await)
+            } else {
+                None
+            };
+            (version, report, enumeration)
+        }
+    });
+    let outcomes = futures::future::join_all(probes).await;
+
+    let mut report = VersionReport::default();
+    let mut legacy_chain = None;
+    for (version, probe, enumeration) in &outcomes {
+        let verdict = &probe.verdict;
+        let mut result = VersionResult {
+            version: version.to_string(),
+            verdict: verdict_name(verdict.verdict).into(),
+            reason: verdict.reason.clone(),
+            evidence: serde_json::to_value(&verdict.evidence).unwrap_or_default(),
+            attempts: probe.attempts.len(),
+            ..Default::default()
+        };
+        for anomaly in &verdict.evidence.anomalies {
+            report.anomalies.push(format!("{version}: {anomaly}"));
+        }
+        if let Some(e) = enumeration {
+            for suite in &e.accepted {
+                result.accepted_ciphers.push(suite.name.clone());
+                if !suite.weaknesses.is_empty() {
+                    result.weak_ciphers.push(suite.name.clone());
+                    let why: Vec<String> = suite
+                        .weaknesses
+                        .iter()
+                        .map(|w| serde_json::to_value(w).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                        .collect();
+                    result.weak_reasons.push(format!("{}: {}", suite.name, why.join(", ")));
+                }
+            }
+            for spec in &e.sslv2_specs {
+                result.accepted_ciphers.push(spec.name.clone());
+                result.weak_ciphers.push(spec.name.clone());
+            }
+            result.cipher_enumeration_complete = Some(e.complete);
+            for anomaly in &e.anomalies {
+                report.anomalies.push(format!("{version} cipher enumeration: {anomaly}"));
+            }
+        }
+        if verdict.verdict == RawVerdict::Accepted && legacy_chain.is_none() && !probe.certificates.is_empty() {
+            legacy_chain = Some((format!("{version} probe"), probe.certificates.clone()));
+        }
+        report.results.push(result);
+    }
+    report.anomalies.extend(intolerance(&outcomes));
+    (report, legacy_chain)
+}
+
+fn verdict_name(v: RawVerdict) -> &'static str {
+    match v {
+        RawVerdict::Accepted => "accepted",
+        RawVerdict::Rejected => "rejected",
+        RawVerdict::Unknown => "unknown",
+    }
+}
+
+type Outcome = (TlsVersionProbe, raw::VersionProbeReport, Option<raw::CipherEnumeration>);
+
+/// Version intolerance: a higher version answered by a silent close (no
+/// alert, no ServerHello) while a lower one is accepted. A correct server
+/// answers a version it does not speak with an alert or a lower
+/// ServerHello.
+fn intolerance(outcomes: &[Outcome]) -> Vec<String> {
+    let lowest_accepted = outcomes
+        .iter()
+        .filter(|(v, p, _)| *v != TlsVersionProbe::Ssl2 && p.verdict.verdict == RawVerdict::Accepted)
+        .map(|(v, _, _)| *v)
+        .min();
+    let Some(accepted) = lowest_accepted else { return Vec::new() };
+    outcomes
+        .iter()
+        .filter(|(v, p, _)| {
+            *v > accepted
+                && p.verdict.verdict == RawVerdict::Rejected
+                && matches!(p.verdict.evidence.outcome.as_str(), "closed" | "reset")
+                && p.verdict.evidence.bytes_received == 0
+        })
+        .map(|(v, _, _)| format!("version intolerance: {v} probe answered by a silent close while {accepted} is accepted"))
+        .collect()
+}
+
+/// Opens a connection ready for a ClientHello: connect, and for explicit
+/// FTPS the greeting, `AUTH TLS` and its 234. A 421 ("too many
+/// connections") greeting is retried after a pause, and if it persists the
+/// probe fails as "busy", never as "rejected".
+async fn open_for_hello(plan: &VersionPlan<'_>) -> io::Result<HostConnection> {
+    let mut busy_reply: Option<Reply> = None;
+    for attempt in 0..=BUSY_RETRIES {
+        if attempt > 0 {
+            tokio::time::sleep(BUSY_PAUSE * attempt).await;
+        }
+        let conn = plan
+            .connector
+            .connect(plan.addr, plan.connect_timeout)
+            .await
+            .map_err(|f| io::Error::other(f.message))?;
+        if plan.mode == Mode::Implicit {
+            return Ok(conn);
+        }
+        let HostConnection { stream, permit } = conn;
+        let mut control = ControlConnection::new(stream);
+        let greeting = control
+            .read_reply(plan.read_timeout, Phase::Greeting)
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        if greeting.code == 421 {
+            busy_reply = Some(greeting);
+            continue;
+        }
+        if greeting.code != 220 {
+            return Err(io::Error::other(format!("greeting is not 220: {greeting}")));
+        }
+        let auth = control
+            .command("AUTH TLS", plan.read_timeout, Phase::Auth)
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        if auth.code != 234 {
+            return Err(io::Error::other(format!("AUTH TLS refused: {auth}")));
+        }
+        let stream = control.into_stream(Phase::VersionProbe).map_err(|e| io::Error::other(e.to_string()))?;
+        return Ok(HostConnection { stream, permit });
+    }
+    Err(io::Error::other(format!(
+        "server busy: {} (after {} retries)",
+        busy_reply.map(|r| r.to_string()).unwrap_or_default(),
+        BUSY_RETRIES
+    )))
+}
+

@@ -1,0 +1,61 @@
+//! Raw-ClientHello TLS/SSL version prober.
+//!
+//! Why hand-built hellos: mainstream TLS stacks (rustls, modern OpenSSL
+//! builds) refuse to *speak* SSLv2, SSLv3, TLS 1.0 or TLS 1.1, yet finding
+//! servers that still accept those is the point of the scan. We never finish
+//! a handshake; we only send one ClientHello per fresh connection and read the
+//! server's first flight, which needs no cryptography at all.
+//!
+//! Layout:
+//! - [`client_hello`]: builds the bytes of a ClientHello for one probe.
+//! - [`server_flight`]: I/O-free incremental parser of the server's answer.
+//! - [`classify`]: turns what was seen into an accepted/rejected/unknown verdict.
+//! - [`probe`]: async glue over any `AsyncRead + AsyncWrite` stream, plus the
+//!   retry-with-short-hello and cipher enumeration loops driven by a caller
+//!   supplied "connect and do the FTP preamble" closure.
+//! - [`ciphers`]: the offered suite lists, IANA names and weakness flags.
+//!
+//! The FTP part (220 greeting, `AUTH TLS`, 234) is deliberately the caller's
+//! job so this crate stays protocol-agnostic and testable against a bare
+//! `openssl s_server`.
+
+pub mod ciphers;
+pub mod classify;
+pub mod client_hello;
+pub mod probe;
+pub mod server_flight;
+mod version;
+
+pub use classify::{Evidence, ProbeOutcome, Verdict, VersionVerdict, classify};
+pub use client_hello::{BuildError, CipherList, ClientHello};
+pub use probe::{
+    CipherEnumeration, ProbeSettings, StreamProbe, VersionProbeReport, enumerate_ciphers, exchange,
+    probe_on_stream, probe_version,
+};
+pub use server_flight::{Answer, Flight, FlightReader, FlightState};
+pub use version::{TlsVersionProbe, version_name};
+
+/// Serialises DER blobs as lowercase hex so JSON reports stay readable and
+/// compact instead of becoming arrays of numbers.
+pub(crate) fn serialize_der_list<S: serde::Serializer>(
+    certs: &[Vec<u8>],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = serializer.serialize_seq(Some(certs.len()))?;
+    for cert in certs {
+        seq.serialize_element(&to_hex(cert))?;
+    }
+    seq.end()
+}
+
+/// Lowercase hex without separators.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('?'));
+        }
+    }
+    out
+}
