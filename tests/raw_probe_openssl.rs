@@ -12,11 +12,10 @@ use support::openssl::{start_server, Server};
 
 use ftps_scan::tls::raw::server_flight::DowngradeSentinel;
 use ftps_scan::tls::raw::{
-    ProbeSettings, TlsVersionProbe, Verdict, VersionProbeReport, enumerate_ciphers, probe_version,
+    enumerate_ciphers, probe_version, ProbeSettings, TlsVersionProbe, Verdict, VersionProbeReport,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
 
 fn settings() -> ProbeSettings {
     ProbeSettings {

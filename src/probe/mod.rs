@@ -100,7 +100,8 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             let did_tls = match &result {
                 Ok(()) => true,
                 Err(f) => {
-                    f.status == Status::TlsFailed || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
+                    f.status == Status::TlsFailed
+                        || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
                 }
             };
             let mut legacy_chain = None;

@@ -80,11 +80,18 @@ fn certificate_summary(r: &EndpointReport) -> String {
 
 /// Accepted versions, short: `1.2 1.3`, `SSLv3 1.0 1.2`.
 fn accepted_versions(r: &EndpointReport) -> String {
-    let Some(v) = &r.versions else { return String::new() };
+    let Some(v) = &r.versions else {
+        return String::new();
+    };
     v.results
         .iter()
         .filter(|x| x.verdict == "accepted")
-        .map(|x| x.version.strip_prefix("TLSv").unwrap_or(&x.version).to_string())
+        .map(|x| {
+            x.version
+                .strip_prefix("TLSv")
+                .unwrap_or(&x.version)
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -3,7 +3,7 @@
 
 pub mod audit;
 pub mod cert;
+pub mod raw;
 pub mod session;
 pub mod trust;
-pub mod raw;
 pub mod versions;

@@ -95,7 +95,9 @@ const BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 /// Probes every version; returns the report and the certificate chain of
 /// the first accepted legacy (TLS <= 1.2 or SSLv2) flight, if any.
-pub async fn probe_versions(plan: &VersionPlan<'_>) -> (VersionReport, Option<(String, Vec<Vec<u8>>)>) {
+pub async fn probe_versions(
+    plan: &VersionPlan<'_>,
+) -> (VersionReport, Option<(String, Vec<Vec<u8>>)>) {
     let settings = ProbeSettings {
         sni: plan.sni.clone(),
         connect_timeout: plan.connect_timeout + plan.read_timeout * 2,
@@ -108,7 +110,10 @@ pub async fn probe_versions(plan: &VersionPlan<'_>) -> (VersionReport, Option<(S
             let mut connect = || open_for_hello(plan);
             let report = raw::probe_version(&mut connect, version, &settings).await;
             let enumeration = if plan.ciphers && report.verdict.verdict == RawVerdict::Accepted {
-                Some(raw::enumerate_ciphers(&mut connect, version, &settings, MAX_CIPHER_ROUNDS).await)
+                Some(
+                    raw::enumerate_ciphers(&mut connect, version, &settings, MAX_CIPHER_ROUNDS)
+                        .await,
+                )
             } else {
                 None
             };
@@ -140,9 +145,16 @@ pub async fn probe_versions(plan: &VersionPlan<'_>) -> (VersionReport, Option<(S
                     let why: Vec<String> = suite
                         .weaknesses
                         .iter()
-                        .map(|w| serde_json::to_value(w).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                        .map(|w| {
+                            serde_json::to_value(w)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        })
                         .collect();
-                    result.weak_reasons.push(format!("{}: {}", suite.name, why.join(", ")));
+                    result
+                        .weak_reasons
+                        .push(format!("{}: {}", suite.name, why.join(", ")));
                 }
             }
             for spec in &e.sslv2_specs {
@@ -151,10 +163,15 @@ pub async fn probe_versions(plan: &VersionPlan<'_>) -> (VersionReport, Option<(S
             }
             result.cipher_enumeration_complete = Some(e.complete);
             for anomaly in &e.anomalies {
-                report.anomalies.push(format!("{version} cipher enumeration: {anomaly}"));
+                report
+                    .anomalies
+                    .push(format!("{version} cipher enumeration: {anomaly}"));
             }
         }
-        if verdict.verdict == RawVerdict::Accepted && legacy_chain.is_none() && !probe.certificates.is_empty() {
+        if verdict.verdict == RawVerdict::Accepted
+            && legacy_chain.is_none()
+            && !probe.certificates.is_empty()
+        {
             legacy_chain = Some((format!("{version} probe"), probe.certificates.clone()));
         }
         report.results.push(result);
@@ -171,7 +188,11 @@ fn verdict_name(v: RawVerdict) -> &'static str {
     }
 }
 
-type Outcome = (TlsVersionProbe, raw::VersionProbeReport, Option<raw::CipherEnumeration>);
+type Outcome = (
+    TlsVersionProbe,
+    raw::VersionProbeReport,
+    Option<raw::CipherEnumeration>,
+);
 
 /// Version intolerance: a higher version answered by a silent close (no
 /// alert, no ServerHello) while a lower one is accepted. A correct server
@@ -180,10 +201,14 @@ type Outcome = (TlsVersionProbe, raw::VersionProbeReport, Option<raw::CipherEnum
 fn intolerance(outcomes: &[Outcome]) -> Vec<String> {
     let lowest_accepted = outcomes
         .iter()
-        .filter(|(v, p, _)| *v != TlsVersionProbe::Ssl2 && p.verdict.verdict == RawVerdict::Accepted)
+        .filter(|(v, p, _)| {
+            *v != TlsVersionProbe::Ssl2 && p.verdict.verdict == RawVerdict::Accepted
+        })
         .map(|(v, _, _)| *v)
         .min();
-    let Some(accepted) = lowest_accepted else { return Vec::new() };
+    let Some(accepted) = lowest_accepted else {
+        return Vec::new();
+    };
     outcomes
         .iter()
         .filter(|(v, p, _)| {
@@ -234,7 +259,9 @@ async fn open_for_hello(plan: &VersionPlan<'_>) -> io::Result<HostConnection> {
         if auth.code != 234 {
             return Err(io::Error::other(format!("AUTH TLS refused: {auth}")));
         }
-        let stream = control.into_stream(Phase::VersionProbe).map_err(|e| io::Error::other(e.to_string()))?;
+        let stream = control
+            .into_stream(Phase::VersionProbe)
+            .map_err(|e| io::Error::other(e.to_string()))?;
         return Ok(HostConnection { stream, permit });
     }
     Err(io::Error::other(format!(
@@ -243,4 +270,3 @@ async fn open_for_hello(plan: &VersionPlan<'_>) -> io::Result<HostConnection> {
         BUSY_RETRIES
     )))
 }
-

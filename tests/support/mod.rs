@@ -50,3 +50,51 @@ pub async fn scan_one(target: &str, config: ScanConfig) -> EndpointReport {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     reports.remove(0)
 }
+
+/// Runs the real `ftps-scan` binary with `args` (off the async runtime's
+/// worker so in-process test servers keep serving).
+pub async fn run_binary(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run ftps-scan")
+    })
+    .await
+    .expect("join")
+}
+
+/// A CSV report read back: one map of column -> cell per row, plus the header.
+pub fn read_csv(
+    path: &std::path::Path,
+) -> (Vec<String>, Vec<std::collections::HashMap<String, String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("open csv");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("csv record");
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// A JSON Lines report read back into report structs.
+pub fn read_jsonl(path: &std::path::Path) -> Vec<EndpointReport> {
+    std::fs::read_to_string(path)
+        .expect("read jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}

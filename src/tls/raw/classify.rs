@@ -11,11 +11,11 @@
 //! | timeout / malformed / FTP text / local error | unknown |
 //! | SSLv2 SERVER-HELLO                          | accepted (zero ciphers is a finding) |
 
-use crate::tls::raw::ciphers::{FALLBACK_SCSV, RENEGOTIATION_SCSV, SSLV2_CIPHER_SPECS, suite_name};
+use crate::tls::raw::ciphers::{suite_name, FALLBACK_SCSV, RENEGOTIATION_SCSV, SSLV2_CIPHER_SPECS};
 use crate::tls::raw::server_flight::{
     AlertInfo, Answer, DowngradeSentinel, Flight, ServerHelloInfo, Sslv2ServerHelloInfo,
 };
-use crate::tls::raw::{TlsVersionProbe, version_name};
+use crate::tls::raw::{version_name, TlsVersionProbe};
 use serde::Serialize;
 
 /// How one probe exchange ended. Variants other than `Flight` may still carry

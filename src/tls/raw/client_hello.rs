@@ -20,10 +20,10 @@
 //! No ALPN and no GREASE: both have been seen to upset old FTPS stacks and
 //! neither tells us anything about version support.
 
-use crate::tls::raw::TlsVersionProbe;
 use crate::tls::raw::ciphers::{
     LEGACY_FULL, LEGACY_SHORT, SSLV2_CIPHER_SPECS, TLS12_FULL, TLS12_SHORT, TLS13,
 };
+use crate::tls::raw::TlsVersionProbe;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -402,7 +402,7 @@ mod tests {
     use super::*;
     use crate::tls::raw::ciphers::{FALLBACK_SCSV, RENEGOTIATION_SCSV};
     use tls_parser::{
-        TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions, parse_tls_plaintext,
+        parse_tls_extensions, parse_tls_plaintext, TlsExtension, TlsMessage, TlsMessageHandshake,
     };
 
     struct Parsed {

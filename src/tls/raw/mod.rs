@@ -26,14 +26,14 @@ pub mod probe;
 pub mod server_flight;
 mod version;
 
-pub use classify::{Evidence, ProbeOutcome, Verdict, VersionVerdict, classify};
+pub use classify::{classify, Evidence, ProbeOutcome, Verdict, VersionVerdict};
 pub use client_hello::{BuildError, CipherList, ClientHello};
 pub use probe::{
-    CipherEnumeration, ProbeSettings, StreamProbe, VersionProbeReport, enumerate_ciphers, exchange,
-    probe_on_stream, probe_version,
+    enumerate_ciphers, exchange, probe_on_stream, probe_version, CipherEnumeration, ProbeSettings,
+    StreamProbe, VersionProbeReport,
 };
 pub use server_flight::{Answer, Flight, FlightReader, FlightState};
-pub use version::{TlsVersionProbe, version_name};
+pub use version::{version_name, TlsVersionProbe};
 
 /// Serialises DER blobs as lowercase hex so JSON reports stay readable and
 /// compact instead of becoming arrays of numbers.

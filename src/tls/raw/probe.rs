@@ -7,17 +7,17 @@
 //! FTPS it just connects. One fresh connection per probe, always: a server
 //! that has seen one hello is in an undefined state for the next.
 
-use crate::tls::raw::TlsVersionProbe;
-use crate::tls::raw::ciphers::{RENEGOTIATION_SCSV, SuiteInfo, sslv2_cipher_name, suite_info};
-use crate::tls::raw::classify::{ProbeOutcome, Verdict, VersionVerdict, classify};
-use crate::tls::raw::client_hello::{self, CipherList, ClientHello, ciphers_for};
+use crate::tls::raw::ciphers::{sslv2_cipher_name, suite_info, SuiteInfo, RENEGOTIATION_SCSV};
+use crate::tls::raw::classify::{classify, ProbeOutcome, Verdict, VersionVerdict};
+use crate::tls::raw::client_hello::{self, ciphers_for, CipherList, ClientHello};
 use crate::tls::raw::server_flight::{Answer, FlightReader, FlightState};
+use crate::tls::raw::TlsVersionProbe;
 use serde::Serialize;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{timeout, timeout_at, Instant};
 
 /// Default cap on the bytes read for one flight. Real first flights are a
 /// few KiB (certificate chains rarely exceed 20 KiB); 256 KiB leaves ample

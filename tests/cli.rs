@@ -1,0 +1,333 @@
+//! The real binary on a targets file: CSV and JSON Lines parsed back and
+//! asserted field by field, input errors, exit codes.
+
+mod support;
+
+use ftps_scan::report::csv::COLUMNS;
+use ftps_scan::testbed::{closed_port, server_config, CertKind, ServerSpec, TestPki, TestServer};
+use ftps_scan::Status;
+use support::{read_csv, read_jsonl, run_binary};
+
+fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
+    vec![&rustls::version::TLS13, &rustls::version::TLS12]
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_file_to_csv_and_jsonl_field_by_field() {
+    let pki = TestPki::new("cli CA").unwrap();
+    let valid = TestServer::start(ServerSpec {
+        greeting: vec!["Hello".into(), "second line".into()],
+        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let expired = TestServer::start(ServerSpec {
+        tls: Some(server_config(&pki.issue(CertKind::Expired).unwrap(), &both()).unwrap()),
+        implicit: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let plain = TestServer::start(ServerSpec::default()).await.unwrap();
+    let dead = closed_port().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "# test targets\n\n{}\nftps://{}   # implicit\n{}\nbad host name\n{}\n127.0.0.1:70000\n",
+            valid.addr, expired.addr, plain.addr, dead
+        ),
+    )
+    .unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let jsonl_path = dir.path().join("out.jsonl");
+    let out = run_binary(vec![
+        targets.display().to_string(),
+        s("--ca-file"),
+        ca.display().to_string(),
+        s("--csv"),
+        csv_path.display().to_string(),
+        s("--jsonl"),
+        jsonl_path.display().to_string(),
+        s("--read-timeout"),
+        s("3"),
+        s("--no-versions"),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Bad lines: named with file and line, the rest still scanned, exit 2.
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:6: more than one word on the line",
+            targets.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}:8: port 70000 is out of range",
+            targets.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ftps-scan: 4 endpoints"), "{stderr}");
+    // The table on stdout has a header and one line per endpoint.
+    assert!(stdout.starts_with("ENDPOINT"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+
+    let (header, rows) = read_csv(&csv_path);
+    assert_eq!(header, COLUMNS, "the CSV header is the public contract");
+    assert_eq!(rows.len(), 4);
+    let row = |target: String| {
+        rows.iter()
+            .find(|r| r["target"] == target)
+            .unwrap_or_else(|| panic!("{target}"))
+    };
+
+    let r = row(valid.addr.to_string());
+    assert_eq!(r["input_index"], "0");
+    assert_eq!(r["host"], "");
+    assert_eq!(r["ip"], "127.0.0.1");
+    assert_eq!(r["port"], valid.addr.port().to_string());
+    assert_eq!(r["mode"], "explicit");
+    assert_eq!(r["status"], "ok");
+    assert_eq!(r["failed_phase"], "");
+    assert_eq!(r["error"], "");
+    assert!(
+        r["scanned_at"].ends_with('Z') && r["scanned_at"].len() == 20,
+        "{}",
+        r["scanned_at"]
+    );
+    assert!(r["duration_ms"].parse::<u64>().is_ok());
+    assert_eq!(r["banner"], "Hello;second line");
+    assert_eq!(r["feat"], "AUTH TLS;PBSZ;PROT;EPSV;UTF8");
+    assert_eq!(r["auth_tls_reply"], "234 Proceed with negotiation.");
+    assert_eq!(r["auth_ssl_reply"], "");
+    assert_eq!(r["tls_version"], "TLSv1.3");
+    assert!(
+        r["tls_cipher"].starts_with("TLS_AES_") || r["tls_cipher"].starts_with("TLS_CHACHA20"),
+        "{}",
+        r["tls_cipher"]
+    );
+    for v in ["sslv2", "sslv3", "tls1_0", "tls1_1", "tls1_2", "tls1_3"] {
+        assert_eq!(r[v], "", "--no-versions leaves {v} empty");
+    }
+    assert_eq!(r["cert_subject"], "O=ftps-scan test server,CN=localhost");
+    assert_eq!(r["cert_issuer"], "O=ftps-scan test PKI,CN=cli CA");
+    assert_eq!(r["cert_sans"], "localhost;127.0.0.1");
+    assert!(r["cert_not_before"].ends_with('Z'));
+    assert!(r["cert_not_after"].ends_with('Z'));
+    let days: i64 = r["cert_days_left"].parse().unwrap();
+    assert!((88..=90).contains(&days), "{days}");
+    assert_eq!(r["cert_expired"], "no");
+    assert_eq!(r["cert_self_signed"], "no");
+    assert_eq!(r["cert_trusted"], "yes");
+    assert_eq!(r["cert_trust_error"], "");
+    assert_eq!(r["cert_name_match"], "yes");
+    assert_eq!(r["cert_key"], "EC-P256");
+    assert_eq!(r["cert_signature"], "ecdsa-with-SHA256");
+    assert_eq!(r["cert_sha256"].len(), 64);
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(r["findings"], "");
+
+    let r = row(format!("ftps://{}", expired.addr));
+    assert_eq!(r["input_index"], "1");
+    assert_eq!(r["mode"], "implicit");
+    assert_eq!(r["status"], "ok");
+    assert_eq!(r["auth_tls_reply"], "");
+    assert_eq!(r["cert_expired"], "yes");
+    assert_eq!(r["cert_trusted"], "no");
+    assert_eq!(r["cert_trust_error"], "expired");
+    // A number the scanner computed stays a number for the spreadsheet.
+    let days: i64 = r["cert_days_left"].parse().unwrap();
+    assert!((-11..=-10).contains(&days), "{days}");
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["findings"], "cert-expired");
+
+    let r = row(plain.addr.to_string());
+    assert_eq!(r["status"], "no-tls");
+    assert_eq!(r["failed_phase"], "auth");
+    assert_eq!(r["auth_tls_reply"], "502 AUTH not supported");
+    assert_eq!(r["auth_ssl_reply"], "502 AUTH not supported");
+    assert_eq!(r["tls_version"], "");
+    assert_eq!(r["cert_subject"], "");
+    assert_eq!(r["cert_trusted"], "");
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["findings"], "ftp-no-tls");
+
+    let r = row(dead.to_string());
+    assert_eq!(r["input_index"], "3");
+    assert_eq!(r["status"], "refused");
+    assert_eq!(r["failed_phase"], "connect");
+    assert_eq!(r["error"], "connection refused");
+    assert_eq!(r["banner"], "");
+    assert_eq!(r["verdict"], "error");
+
+    // JSON Lines: the same endpoints with the nested report.
+    let reports = read_jsonl(&jsonl_path);
+    assert_eq!(reports.len(), 4);
+    let valid_json = reports
+        .iter()
+        .find(|r| r.target == valid.addr.to_string())
+        .unwrap();
+    assert_eq!(valid_json.status, Status::Ok);
+    assert_eq!(
+        valid_json.ftp.banner.as_ref().unwrap().lines,
+        vec!["Hello", "second line"]
+    );
+    assert_eq!(valid_json.ftp.auth_tls_reply.as_ref().unwrap().code, 234);
+    let cert = valid_json.certificate.as_ref().unwrap();
+    assert_eq!(cert.chain_length, 2);
+    assert_eq!(cert.key_bits, Some(256));
+    assert_eq!(valid_json.verdict, Some(ftps_scan::policy::Verdict::Pass));
+    let expired_json = reports
+        .iter()
+        .find(|r| r.target.starts_with("ftps://"))
+        .unwrap();
+    assert_eq!(expired_json.findings.len(), 1);
+    assert_eq!(
+        expired_json.findings[0].severity,
+        ftps_scan::policy::Severity::High
+    );
+    let dead_json = reports
+        .iter()
+        .find(|r| r.status == Status::Refused)
+        .unwrap();
+    assert_eq!(dead_json.failed_phase, Some(ftps_scan::Phase::Connect));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_follow_verdicts() {
+    let pki = TestPki::new("cli CA").unwrap();
+    let good = TestServer::start(ServerSpec {
+        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let self_signed = TestServer::start(ServerSpec {
+        tls: Some(server_config(&pki.issue(CertKind::SelfSigned).unwrap(), &both()).unwrap()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dead = closed_port().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            s("-q"),
+            s("--no-versions"),
+            s("--ca-file"),
+            ca.display().to_string(),
+        ];
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v
+    };
+    let good_t = good.addr.to_string();
+    let warn_t = self_signed.addr.to_string();
+    let dead_t = dead.to_string();
+
+    let out = run_binary(base(&["-t", &good_t])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty(), "-q prints nothing but errors");
+
+    let out = run_binary(base(&["-t", &warn_t])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warn is below the default --fail-on fail"
+    );
+    let out = run_binary(base(&["-t", &warn_t, "--fail-on", "warn"])).await;
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = run_binary(base(&["-t", &dead_t])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "dead endpoints alone do not fail the run"
+    );
+    let out = run_binary(base(&["-t", &dead_t, "--fail-on-error"])).await;
+    assert_eq!(out.status.code(), Some(3));
+
+    let out = run_binary(base(&["--ports", "0", "-t", &good_t])).await;
+    assert_eq!(out.status.code(), Some(2), "port 0 is a usage error");
+    let out = run_binary(base(&["--concurrency", "lots", "-t", &good_t])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--concurrency"), "{stderr}");
+    let out = run_binary(base(&["/nonexistent/targets.txt"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/targets.txt: No such file"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_output_fails_before_scanning_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("report.csv");
+    let out = run_binary(vec![
+        s("-t"),
+        s("127.0.0.1:1"),
+        s("--csv"),
+        csv_path.display().to_string(),
+        s("--jsonl"),
+        s("/nonexistent-dir/report.jsonl"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write output file /nonexistent-dir/report.jsonl"),
+        "{stderr}"
+    );
+    assert!(!csv_path.exists(), "the CSV opened first was removed again");
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_targets_and_sorted_csv_on_stdout() {
+    let dead_a = closed_port().await.unwrap();
+    let dead_b = closed_port().await.unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+            .args(["-", "-f", "csv", "--sort", "input", "-q"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{dead_a}\n{dead_b}").unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let second: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!((first[0], first[1]), ("0", dead_a.to_string().as_str()));
+    assert_eq!((second[0], second[1]), ("1", dead_b.to_string().as_str()));
+    assert_eq!(first[6], "refused");
+}
