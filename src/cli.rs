@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ftps_scan::probe::posture::{LoginConfig, PostureConfig, Secret};
 use ftps_scan::targets::{InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
 use ftps_scan::tls::trust::{TrustSource, TrustStore};
 use ftps_scan::{Mode, ScanConfig, Timeouts};
@@ -89,6 +90,31 @@ pub struct ScanArgs {
     /// Enumerate the cipher suites of each accepted version (many connections).
     #[arg(long, conflicts_with = "no_versions")]
     pub ciphers: bool,
+
+    /// Skip the FTP posture checks (cleartext login, login, PROT, PASV/EPSV).
+    #[arg(long)]
+    pub no_posture: bool,
+
+    /// Log in over TLS as this user instead of anonymous; the password comes
+    /// from the FTPS_SCAN_PASSWORD environment variable or --password-file,
+    /// never from the command line (where `ps` would show it).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Read the login password from the first line of this file.
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub password_file: Option<PathBuf>,
+
+    /// Test passive-port reachability at the address the PASV reply names,
+    /// instead of the control connection's peer (off: a hostile server must
+    /// not point the scanner at a third party).
+    #[arg(long)]
+    pub follow_pasv: bool,
+
+    /// LIST the login directory over the protected data channel: checks
+    /// data-channel TLS and session reuse (read-only; entry count only).
+    #[arg(long)]
+    pub list: bool,
 
     /// Largest CIDR block accepted (addresses).
     #[arg(long, default_value_t = DEFAULT_MAX_CIDR_HOSTS, value_name = "N")]
@@ -211,8 +237,37 @@ impl ScanArgs {
         TrustStore::load(&source).context("loading the trust store")
     }
 
-    pub fn config(&self, trust: TrustStore) -> ScanConfig {
+    /// Login settings: anonymous unless --user; the password from the
+    /// environment or a file.
+    pub fn login(&self) -> Result<LoginConfig> {
+        let Some(user) = &self.user else {
+            return Ok(LoginConfig::default());
+        };
+        let password = match (&self.password_file, std::env::var("FTPS_SCAN_PASSWORD")) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read password file {}", path.display()))?;
+                text.lines().next().unwrap_or_default().to_string()
+            }
+            (None, Ok(p)) => p,
+            (None, Err(_)) => bail!(
+                "--user needs a password: set FTPS_SCAN_PASSWORD or pass --password-file FILE"
+            ),
+        };
+        Ok(LoginConfig {
+            user: user.clone(),
+            password: Secret::new(password),
+        })
+    }
+
+    pub fn config(&self, trust: TrustStore) -> Result<ScanConfig> {
         let mut config = ScanConfig::new(trust);
+        config.posture = PostureConfig {
+            enabled: !self.no_posture,
+            login: self.login()?,
+            follow_pasv_address: self.follow_pasv,
+            list: self.list,
+        };
         let mut ports = self.ports.clone();
         ports.dedup();
         config.ports = ports;
@@ -230,6 +285,6 @@ impl ScanArgs {
             read: Duration::from_secs_f64(self.read_timeout),
             tls: Duration::from_secs_f64(self.tls_timeout),
         };
-        config
+        Ok(config)
     }
 }

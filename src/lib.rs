@@ -73,6 +73,9 @@ pub struct ScanConfig {
     /// Enumerate the cipher suites of each accepted version (many
     /// connections per endpoint; off by default).
     pub ciphers: bool,
+    /// FTP-level posture checks (cleartext login, login over TLS,
+    /// protection levels, passive mode, data channel).
+    pub posture: probe::posture::PostureConfig,
     /// How hostnames become addresses (the system resolver unless a test
     /// or an embedding program supplies another).
     pub resolver: scan::Resolver,
@@ -92,6 +95,7 @@ impl ScanConfig {
             trust: Arc::new(trust),
             versions: true,
             ciphers: false,
+            posture: probe::posture::PostureConfig::default(),
             resolver: scan::Resolver::system(),
         }
     }

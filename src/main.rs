@@ -52,7 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
             let args = cli.scan;
             let sources = args.sources()?;
             let trust = args.trust_store()?;
-            let config = args.config(trust);
+            let config = args.config(trust)?;
             let options = args.parse_options();
             scan_and_report(sources, options, config, &args.output).await
         }

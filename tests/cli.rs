@@ -22,6 +22,8 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
     let valid = TestServer::start(ServerSpec {
         greeting: vec!["Hello".into(), "second line".into()],
         tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
+        require_tls_for_login: true,
+        allow_prot_c: false,
         ..Default::default()
     })
     .await
@@ -29,6 +31,7 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
     let expired = TestServer::start(ServerSpec {
         tls: Some(server_config(&pki.issue(CertKind::Expired).unwrap(), &both()).unwrap()),
         implicit: true,
+        allow_prot_c: false,
         ..Default::default()
     })
     .await
@@ -140,6 +143,21 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
     assert_eq!(r["cert_sha256"].len(), 64);
     assert_eq!(r["verdict"], "pass");
     assert_eq!(r["findings"], "");
+    assert_eq!(r["cleartext_login"], "refused");
+    assert_eq!(
+        r["cleartext_login_reply"],
+        "530 Non-anonymous sessions must use encryption."
+    );
+    assert_eq!(r["login"], "ok");
+    assert_eq!(r["prot_p"], "ok");
+    assert_eq!(r["prot_c"], "refused");
+    assert_eq!(r["pasv_address"], "127.0.0.1");
+    assert!(r["pasv_port"].parse::<u16>().unwrap() > 0);
+    assert_eq!(r["pasv_address_mismatch"], "no");
+    assert_eq!(r["pasv_private_address"], "no");
+    assert_eq!(r["passive_port"], "reachable");
+    assert!(r["epsv_port"].parse::<u16>().unwrap() > 0);
+    assert_eq!(r["data_tls"], "", "no --list, no data channel");
 
     let r = row(format!("ftps://{}", expired.addr));
     assert_eq!(r["input_index"], "1");
@@ -164,7 +182,12 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
     assert_eq!(r["cert_subject"], "");
     assert_eq!(r["cert_trusted"], "");
     assert_eq!(r["verdict"], "fail");
-    assert_eq!(r["findings"], "ftp-no-tls");
+    assert_eq!(r["findings"], "ftp-no-tls;cleartext-login-allowed");
+    assert_eq!(r["cleartext_login"], "allowed");
+    assert_eq!(
+        r["cleartext_login_reply"],
+        "331 Please specify the password."
+    );
 
     let r = row(dead.to_string());
     assert_eq!(r["input_index"], "3");
@@ -210,15 +233,19 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_follow_verdicts() {
     let pki = TestPki::new("cli CA").unwrap();
-    let good = TestServer::start(ServerSpec {
-        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
+    let strict = |kind| ServerSpec {
+        tls: Some(server_config(&pki.issue(kind).unwrap(), &both()).unwrap()),
+        require_tls_for_login: true,
+        allow_prot_c: false,
         ..Default::default()
+    };
+    let good = TestServer::start(ServerSpec {
+        ..strict(CertKind::Valid)
     })
     .await
     .unwrap();
     let self_signed = TestServer::start(ServerSpec {
-        tls: Some(server_config(&pki.issue(CertKind::SelfSigned).unwrap(), &both()).unwrap()),
-        ..Default::default()
+        ..strict(CertKind::SelfSigned)
     })
     .await
     .unwrap();
@@ -330,4 +357,97 @@ async fn stdin_targets_and_sorted_csv_on_stdout() {
     assert_eq!((first[0], first[1]), ("0", dead_a.to_string().as_str()));
     assert_eq!((second[0], second[1]), ("1", dead_b.to_string().as_str()));
     assert_eq!(first[6], "refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_never_appears_in_any_output() {
+    const PASSWORD: &str = "s3cret-Pa55-do-not-print";
+    let pki = TestPki::new("cli CA").unwrap();
+    let server = TestServer::start(ServerSpec {
+        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
+        users: vec![(s("alice"), s(PASSWORD))],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let refusing = TestServer::start(ServerSpec {
+        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let jsonl_path = dir.path().join("out.jsonl");
+    let out = support::run_binary_env(
+        vec![
+            s("-t"),
+            server.addr.to_string(),
+            s("-t"),
+            refusing.addr.to_string(),
+            s("--user"),
+            s("alice"),
+            s("--list"),
+            s("--ca-file"),
+            ca.display().to_string(),
+            s("--csv"),
+            csv_path.display().to_string(),
+            s("--jsonl"),
+            jsonl_path.display().to_string(),
+        ],
+        vec![(s("FTPS_SCAN_PASSWORD"), s(PASSWORD))],
+    )
+    .await;
+    let everything = [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        std::fs::read_to_string(&csv_path).unwrap(),
+        std::fs::read_to_string(&jsonl_path).unwrap(),
+    ];
+    for text in &everything {
+        assert!(
+            !text.contains(PASSWORD),
+            "password leaked into output: {text}"
+        );
+    }
+    let reports = read_jsonl(&jsonl_path);
+    let ok = reports
+        .iter()
+        .find(|r| r.port == server.addr.port())
+        .unwrap();
+    assert_eq!(ok.posture.as_ref().unwrap().login.as_deref(), Some("ok"));
+    assert_eq!(
+        ok.posture.as_ref().unwrap().login_user.as_deref(),
+        Some("alice")
+    );
+    let refused = reports
+        .iter()
+        .find(|r| r.port == refusing.addr.port())
+        .unwrap();
+    assert_eq!(
+        refused.posture.as_ref().unwrap().login.as_deref(),
+        Some("refused")
+    );
+    // The password did reach the server, under TLS only.
+    let log = server.log();
+    let pass: Vec<_> = log
+        .commands
+        .iter()
+        .filter(|c| c.line.starts_with("PASS"))
+        .collect();
+    assert_eq!(pass.len(), 1);
+    assert!(pass[0].secure);
+
+    // --user without a password source is a usage error naming the fix.
+    let out = run_binary(vec![
+        s("-t"),
+        server.addr.to_string(),
+        s("--user"),
+        s("alice"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FTPS_SCAN_PASSWORD"));
 }

@@ -79,6 +79,28 @@ impl Connector {
         Ok(HostConnection { stream, permit })
     }
 
+    /// Connects without taking a host slot: for connections that belong to
+    /// a session already holding one (its passive data connection). Taking
+    /// a second slot while holding the first could deadlock when every slot
+    /// of a host is held by sessions waiting for their data connection.
+    pub async fn connect_within_session(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Result<TcpStream, ConnectFailure> {
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Err(_) => Err(ConnectFailure {
+                status: Status::Timeout,
+                message: format!(
+                    "no answer to TCP connect within {}",
+                    crate::ftp::control::humantime(timeout)
+                ),
+            }),
+            Ok(Err(e)) => Err(classify_connect_error(&e)),
+            Ok(Ok(s)) => Ok(s),
+        }
+    }
+
     async fn acquire(&self, ip: IpAddr) -> HostPermit {
         let semaphore = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());

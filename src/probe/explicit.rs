@@ -4,7 +4,7 @@
 use super::connector::HostConnection;
 use super::{check_greeting, read_features, read_greeting, Failure, ProbeContext};
 use crate::ftp::ControlConnection;
-use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::report::{EndpointReport, Phase, Status};
 use crate::tls::session::EndpointTls;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
@@ -63,17 +63,8 @@ pub async fn run(
     let tls_stream = tls
         .handshake(stream, server_name.clone(), timeouts.tls)
         .await
-        .map_err(|e| super::handshake_failure(e))?;
+        .map_err(super::handshake_failure)?;
     super::record_session(report, &tls_stream, server_name, via_auth_ssl);
     let mut control = ControlConnection::new(tls_stream);
-    super::after_tls(
-        &mut control,
-        Mode::Explicit,
-        addr,
-        tls,
-        server_name,
-        ctx,
-        report,
-    )
-    .await
+    super::after_tls(&mut control, addr, tls, server_name, ctx, report).await
 }

@@ -8,7 +8,7 @@ use super::tap::Tap;
 use super::{check_greeting, read_features, read_greeting, Failure, ProbeContext};
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{parse_reply, ControlConnection, Parsed};
-use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::report::{EndpointReport, Phase, Status};
 use crate::tls::session::{EndpointTls, HandshakeError};
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
@@ -68,16 +68,7 @@ pub async fn run(
     report.ftp.banner = Some(greeting.clone());
     check_greeting(&greeting, Phase::GreetingAfterTls)?;
     read_features(&mut control, ctx, report).await?;
-    super::after_tls(
-        &mut control,
-        Mode::Implicit,
-        addr,
-        tls,
-        server_name,
-        ctx,
-        report,
-    )
-    .await
+    super::after_tls(&mut control, addr, tls, server_name, ctx, report).await
 }
 
 /// A failed handshake on the implicit port: a plain FTP greeting means the

@@ -97,6 +97,14 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             // Versions are probed wherever TLS was on offer: an FTPS session,
             // a failed handshake (perhaps legacy-only), or a TLS service on
             // the implicit port that does not greet like FTP.
+            // The cleartext-login check runs on its own plain connection,
+            // after the main session has closed (one host slot at a time).
+            let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
+            if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
+                let mut posture = report.posture.take().unwrap_or_default();
+                posture::check_cleartext_login(addr, ctx, &mut posture).await;
+                report.posture = Some(posture);
+            }
             let did_tls = match &result {
                 Ok(()) => true,
                 Err(f) => {
@@ -297,14 +305,26 @@ pub fn record_session<S>(
 /// the posture checks, then QUIT.
 pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
-    mode: Mode,
     addr: SocketAddr,
     tls: &EndpointTls,
     server_name: &ServerName<'static>,
     ctx: &ProbeContext,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
-    let _ = (mode, addr, tls, server_name);
+    if ctx.config.posture.enabled {
+        let mut posture = report.posture.take().unwrap_or_default();
+        let checked =
+            posture::check_over_tls(control, addr, tls, server_name, ctx, &mut posture).await;
+        // The FTPS session itself was established, so the status stays ok;
+        // a posture step that fails (a timeout, a dropped connection) is
+        // recorded with its phase, and what was learnt before it stays.
+        if let Err(failure) = checked {
+            posture.error = Some(format!("{}: {}", failure.phase, failure.message));
+            report.posture = Some(posture);
+            return Ok(());
+        }
+        report.posture = Some(posture);
+    }
     quit(control, ctx, report).await;
     Ok(())
 }

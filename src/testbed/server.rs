@@ -40,6 +40,9 @@ pub struct ServerSpec {
     /// Refuse a data-channel TLS session that does not resume the control
     /// session (vsftpd's `require_ssl_reuse=YES`).
     pub require_session_reuse: bool,
+    /// Fail every data-channel TLS session the way vsftpd does when it
+    /// cannot match the session (`522 ...`), resumed or not.
+    pub refuse_data_tls: bool,
     /// Accepted credentials besides `anonymous`/`ftp`.
     pub users: Vec<(String, String)>,
 }
@@ -64,6 +67,7 @@ impl Default for ServerSpec {
             decoy_on_advertised: false,
             pasv_port_closed: false,
             require_session_reuse: false,
+            refuse_data_tls: false,
             users: Vec::new(),
         }
     }
@@ -462,7 +466,7 @@ impl Session {
                 if let Ok(mut l) = self.log.lock() {
                     l.data_tls_resumed.push(resumed);
                 }
-                if self.spec.require_session_reuse && !resumed {
+                if self.spec.refuse_data_tls || (self.spec.require_session_reuse && !resumed) {
                     drop(tls_data);
                     return conn
                         .reply("522 SSL connection failed: session reuse required")

@@ -54,9 +54,15 @@ pub async fn scan_one(target: &str, config: ScanConfig) -> EndpointReport {
 /// Runs the real `ftps-scan` binary with `args` (off the async runtime's
 /// worker so in-process test servers keep serving).
 pub async fn run_binary(args: Vec<String>) -> std::process::Output {
+    run_binary_env(args, Vec::new()).await
+}
+
+/// As [`run_binary`], with extra environment variables.
+pub async fn run_binary_env(args: Vec<String>, env: Vec<(String, String)>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
             .args(&args)
+            .envs(env)
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run ftps-scan")

@@ -1,0 +1,285 @@
+//! FTP-level posture against in-process test servers: cleartext login,
+//! protection levels, PASV/EPSV sanity, passive-port reachability, data
+//! channel TLS, and the safety rules (no PASS before TLS, no connection to a
+//! PASV address by default).
+
+mod support;
+
+use ftps_scan::probe::posture::{LoginConfig, Secret};
+use ftps_scan::testbed::{server_config, CertKind, ServerSpec, TestPki, TestServer};
+use ftps_scan::{ScanConfig, Status};
+use std::net::Ipv4Addr;
+use support::{quick_config, scan_one};
+
+fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
+    vec![&rustls::version::TLS13, &rustls::version::TLS12]
+}
+
+async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
+    let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap());
+    TestServer::start(ServerSpec { tls, ..spec }).await.unwrap()
+}
+
+fn config(pki: &TestPki) -> ScanConfig {
+    let mut c = quick_config(pki.trust_store());
+    c.versions = false;
+    c
+}
+
+/// No PASS ever arrived on a plain control channel.
+fn assert_no_cleartext_pass(server: &TestServer) {
+    let log = server.log();
+    assert!(
+        log.commands.iter().any(|c| c.line.starts_with("PASS")),
+        "PASS was sent at all: {:?}",
+        log.commands
+    );
+    for c in &log.commands {
+        assert!(
+            !c.line.starts_with("PASS") || c.secure,
+            "PASS before TLS: {:?}",
+            log.commands
+        );
+    }
+}
+
+#[tokio::test]
+async fn strict_server_refuses_cleartext_user_and_prot_c() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(
+        &pki,
+        ServerSpec {
+            require_tls_for_login: true,
+            allow_prot_c: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    assert_eq!(r.status, Status::Ok);
+    let p = r.posture.unwrap();
+    assert_eq!(p.cleartext_login.as_deref(), Some("refused"));
+    assert_eq!(
+        p.cleartext_login_reply.unwrap().to_string(),
+        "530 Non-anonymous sessions must use encryption."
+    );
+    assert_eq!(p.login.as_deref(), Some("ok"));
+    assert_eq!(p.login_user.as_deref(), Some("anonymous"));
+    assert_eq!(p.pbsz_reply.unwrap().code, 200);
+    assert_eq!(p.prot_p.as_deref(), Some("ok"));
+    assert_eq!(p.prot_c.as_deref(), Some("refused"));
+    assert_eq!(p.prot_c_reply.unwrap().code, 536);
+    assert_eq!(p.pasv_address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(p.pasv_address_mismatch, Some(false));
+    assert_eq!(p.pasv_private_address, Some(false));
+    assert_eq!(p.passive_port.as_deref(), Some("reachable"));
+    assert!(p.epsv_port.is_some());
+    assert_eq!(p.data_tls, None, "data channel only with --list");
+    assert_no_cleartext_pass(&server);
+    // The cleartext check sent USER and QUIT only, in clear.
+    let log = server.log();
+    let clear: Vec<&str> = log
+        .commands
+        .iter()
+        .filter(|c| !c.secure)
+        .map(|c| c.line.as_str())
+        .collect();
+    assert!(clear.contains(&"USER anonymous"), "{clear:?}");
+    assert!(
+        clear
+            .iter()
+            .all(|c| ["FEAT", "AUTH TLS", "USER anonymous", "QUIT"].contains(c)),
+        "{clear:?}"
+    );
+}
+
+#[tokio::test]
+async fn lax_server_allows_cleartext_user_and_prot_c() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(&pki, ServerSpec::default()).await;
+    let mut r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    let p = r.posture.clone().unwrap();
+    assert_eq!(p.cleartext_login.as_deref(), Some("allowed"));
+    assert_eq!(p.cleartext_login_reply.as_ref().unwrap().code, 331);
+    assert_eq!(p.prot_c.as_deref(), Some("accepted"));
+    assert_no_cleartext_pass(&server);
+    ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
+    let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec!["cleartext-login-allowed", "cleartext-data-allowed"]
+    );
+}
+
+#[tokio::test]
+async fn pasv_to_another_address_is_reported_and_not_followed() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(
+        &pki,
+        ServerSpec {
+            pasv_advertise: Some(Ipv4Addr::new(127, 0, 0, 2)),
+            decoy_on_advertised: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    let p = r.posture.unwrap();
+    assert_eq!(p.pasv_address.as_deref(), Some("127.0.0.2"));
+    assert_eq!(p.pasv_address_mismatch, Some(true));
+    assert_eq!(
+        p.pasv_private_address,
+        Some(false),
+        "loopback peer is not public"
+    );
+    assert_eq!(
+        p.passive_port.as_deref(),
+        Some("reachable"),
+        "tested at the control peer"
+    );
+    assert_eq!(
+        server.log().decoy_connections,
+        0,
+        "nothing connected to the advertised address"
+    );
+
+    // With the explicit opt-in, the advertised address is used.
+    let mut follow = config(&pki);
+    follow.posture.follow_pasv_address = true;
+    let r = scan_one(&server.addr.to_string(), follow).await;
+    assert_eq!(
+        r.posture.unwrap().passive_port.as_deref(),
+        Some("reachable")
+    );
+    assert_eq!(server.log().decoy_connections, 1);
+}
+
+#[tokio::test]
+async fn pasv_to_a_closed_port() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(
+        &pki,
+        ServerSpec {
+            pasv_port_closed: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    let p = r.posture.clone().unwrap();
+    assert_eq!(p.passive_port.as_deref(), Some("refused"));
+    ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.id == "passive-port-unreachable"));
+}
+
+#[tokio::test]
+async fn data_channel_tls_resumes_the_control_session() {
+    let pki = TestPki::new("posture CA").unwrap();
+    for versions in [vec![&rustls::version::TLS13], vec![&rustls::version::TLS12]] {
+        let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &versions).unwrap());
+        let server = TestServer::start(ServerSpec {
+            tls,
+            require_session_reuse: true,
+            allow_prot_c: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut c = config(&pki);
+        c.posture.list = true;
+        let r = scan_one(&server.addr.to_string(), c).await;
+        let p = r.posture.unwrap();
+        assert_eq!(p.data_tls.as_deref(), Some("ok"), "{versions:?}: {p:#?}");
+        assert_eq!(p.data_tls_resumed, Some(true));
+        assert_eq!(p.list_entries, Some(3));
+        assert_eq!(server.log().data_tls_resumed, vec![true]);
+    }
+}
+
+#[tokio::test]
+async fn data_channel_tls_failure_reports_the_servers_reply() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(
+        &pki,
+        ServerSpec {
+            refuse_data_tls: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut c = config(&pki);
+    c.posture.list = true;
+    let mut r = scan_one(&server.addr.to_string(), c).await;
+    let p = r.posture.clone().unwrap();
+    assert_eq!(p.data_tls.as_deref(), Some("failed"));
+    assert_eq!(
+        p.data_tls_reply.as_deref(),
+        Some("522 SSL connection failed: session reuse required")
+    );
+    ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
+    assert!(r.findings.iter().any(|f| f.id == "data-tls-failed"));
+}
+
+#[tokio::test]
+async fn credentials_login_and_refusal() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(
+        &pki,
+        ServerSpec {
+            users: vec![("alice".into(), "correct horse".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut c = config(&pki);
+    c.posture.login = LoginConfig {
+        user: "alice".into(),
+        password: Secret::new("correct horse"),
+    };
+    let r = scan_one(&server.addr.to_string(), c.clone()).await;
+    assert_eq!(r.posture.unwrap().login.as_deref(), Some("ok"));
+    assert_no_cleartext_pass(&server);
+
+    c.posture.login.password = Secret::new("wrong");
+    let r = scan_one(&server.addr.to_string(), c).await;
+    let p = r.posture.unwrap();
+    assert_eq!(p.login.as_deref(), Some("refused"));
+    assert_eq!(p.login_reply.unwrap().to_string(), "530 Login incorrect.");
+    assert_eq!(p.prot_p, None, "no protection checks without a login");
+}
+
+#[tokio::test]
+async fn implicit_has_no_cleartext_check() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(
+        &pki,
+        ServerSpec {
+            implicit: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = scan_one(&format!("ftps://{}", server.addr), config(&pki)).await;
+    let p = r.posture.unwrap();
+    assert_eq!(p.cleartext_login, None);
+    assert_eq!(p.login.as_deref(), Some("ok"));
+    assert!(server.log().commands.iter().all(|c| c.secure));
+}
+
+#[tokio::test]
+async fn no_posture_sends_no_login() {
+    let pki = TestPki::new("posture CA").unwrap();
+    let server = start(&pki, ServerSpec::default()).await;
+    let mut c = config(&pki);
+    c.posture.enabled = false;
+    let r = scan_one(&server.addr.to_string(), c).await;
+    assert!(r.posture.is_none());
+    assert!(!server
+        .log()
+        .commands
+        .iter()
+        .any(|c| c.line.starts_with("USER")));
+}
