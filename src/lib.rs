@@ -10,6 +10,7 @@
 pub mod demo;
 pub mod ftp;
 pub mod policy;
+pub mod policy_file;
 pub mod probe;
 pub mod report;
 pub mod scan;

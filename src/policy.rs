@@ -98,6 +98,7 @@ pub const CATALOG: &[FindingKind] = &[
     FindingKind { id: "sslv3-accepted", severity: Severity::Critical, summary: "SSL 3.0 accepted", standard: "RFC 7568; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1" },
     FindingKind { id: "tls1.0-accepted", severity: Severity::High, summary: "TLS 1.0 accepted", standard: "RFC 8996; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1; BSI TR-02102-2" },
     FindingKind { id: "tls1.1-accepted", severity: Severity::High, summary: "TLS 1.1 accepted", standard: "RFC 8996; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1; BSI TR-02102-2" },
+    FindingKind { id: "tls1.2-accepted", severity: Severity::Medium, summary: "TLS 1.2 accepted while the policy's min_tls_version is TLSv1.3", standard: "policy" },
     FindingKind { id: "tls1.2-not-offered", severity: Severity::Medium, summary: "TLS 1.2 not accepted (clients without TLS 1.3 cannot connect)", standard: "NIST SP 800-52r2 3.1 (servers shall support TLS 1.2)" },
     FindingKind { id: "weak-cipher-accepted", severity: Severity::High, summary: "a weak cipher suite is accepted (NULL, anonymous, EXPORT, RC4, DES/3DES, MD5)", standard: "NIST SP 800-52r2 3.3; BSI TR-02102-2 3.3" },
     FindingKind { id: "tls-version-intolerance", severity: Severity::Medium, summary: "a higher TLS version is answered by a silent close while a lower one works", standard: "RFC 8446 appendix D" },
@@ -134,6 +135,9 @@ pub struct Policy {
     pub disabled: Vec<String>,
     /// Findings ignored for listed targets (with a reason, until a date).
     pub exceptions: Vec<Exception>,
+    /// Accepted TLS versions below this raise findings (`TLSv1.2` by
+    /// default: TLS 1.0 and 1.1 do, SSL always does).
+    pub min_tls_version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +157,7 @@ impl Default for Policy {
             severities: BTreeMap::new(),
             disabled: Vec::new(),
             exceptions: Vec::new(),
+            min_tls_version: "TLSv1.2".into(),
         }
     }
 }
@@ -234,13 +239,22 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
                 .iter()
                 .any(|x| x.version == name && x.verdict == "rejected")
         };
+        let floor = crate::policy_file::TLS_VERSIONS
+            .iter()
+            .position(|v| *v == policy.min_tls_version)
+            .unwrap_or(2);
         for (name, id) in [
             ("SSLv2", "sslv2-accepted"),
             ("SSLv3", "sslv3-accepted"),
             ("TLSv1.0", "tls1.0-accepted"),
             ("TLSv1.1", "tls1.1-accepted"),
+            ("TLSv1.2", "tls1.2-accepted"),
         ] {
-            if accepted(name) {
+            let below_floor = crate::policy_file::TLS_VERSIONS
+                .iter()
+                .position(|v| *v == name)
+                .is_none_or(|i| i < floor);
+            if accepted(name) && below_floor {
                 out.push((id, format!("{name} accepted")));
             }
         }
@@ -250,6 +264,13 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         let weak = v.weak_ciphers();
         if !weak.is_empty() {
             out.push(("weak-cipher-accepted", weak.join(";")));
+        }
+        for anomaly in &v.anomalies {
+            if anomaly.starts_with("version intolerance") {
+                out.push(("tls-version-intolerance", anomaly.clone()));
+            } else {
+                out.push(("tls-anomaly", anomaly.clone()));
+            }
         }
     }
     if let Some(c) = &r.certificate {
