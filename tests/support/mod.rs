@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod real;
+
 use ftps_scan::scan::{run_scan, ScanEvent, StopSignal};
 use ftps_scan::targets::{InputSource, ParseOptions, TargetError, TargetReader};
 use ftps_scan::tls::trust::TrustStore;
