@@ -247,8 +247,10 @@ const MATRIX: &[Entry] = &[
         },
     },
     Entry {
-        // Also accepts TLS 1.0 and 1.1 (verified with openssl s_client);
-        // the per-version columns come with version probing.
+        // Also accepts TLS 1.0 and 1.1 (verified with openssl s_client).
+        // Version probing (another issue) will add `versions`, the findings
+        // tls1.0-accepted and tls1.1-accepted and verdict fail: update
+        // `expect` here when it lands.
         name: "vsftpd explicit, legacy TLS 1.0/1.1 enabled (ssl_tlsv1=YES, SECLEVEL=0)",
         spec: RealSpec {
             protocols: Protocols::Legacy,
@@ -373,8 +375,10 @@ const MATRIX: &[Entry] = &[
         }),
     },
     Entry {
-        // Also accepts TLS 1.0 and 1.1 (verified with openssl s_client);
-        // the per-version columns come with version probing.
+        // Also accepts TLS 1.0 and 1.1 (verified with openssl s_client).
+        // Version probing (another issue) will add `versions`, the findings
+        // tls1.0-accepted and tls1.1-accepted and verdict fail: update
+        // `expect` here when it lands.
         name: "proftpd explicit, legacy TLSProtocol TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, SECLEVEL=0",
         spec: RealSpec {
             protocols: Protocols::Legacy,
