@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod openssl;
+pub mod real;
 
 use ftps_scan::scan::{run_scan, ScanEvent, StopSignal};
 use ftps_scan::targets::{InputSource, ParseOptions, TargetError, TargetReader};
