@@ -66,7 +66,10 @@ pub const TLS_VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 
 /// Parses policy text; `path` is only used in messages.
 pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
-    let line_of = |offset: usize| text.get(..offset).map_or(1, |t| t.matches('\n').count() + 1);
+    let line_of = |offset: usize| {
+        text.get(..offset)
+            .map_or(1, |t| t.matches('\n').count() + 1)
+    };
     let err = |offset: usize, message: String| PolicyError {
         path: path.to_string(),
         line: line_of(offset),
@@ -81,7 +84,10 @@ pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
             Some(_) => Ok(id.get_ref().clone()),
             None => Err(err(
                 id.span().start,
-                format!("{key}: unknown finding id {:?} (see the README's finding table)", id.get_ref()),
+                format!(
+                    "{key}: unknown finding id {:?} (see the README's finding table)",
+                    id.get_ref()
+                ),
             )),
         }
     };
@@ -92,7 +98,10 @@ pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
     if let Some(t) = &raw.thresholds {
         if let Some(days) = &t.expiry_warn_days {
             if !(0..=3650).contains(days.get_ref()) {
-                return Err(err(days.span().start, "thresholds.expiry_warn_days: must be 0 to 3650".into()));
+                return Err(err(
+                    days.span().start,
+                    "thresholds.expiry_warn_days: must be 0 to 3650".into(),
+                ));
             }
             policy.expiry_warn_days = *days.get_ref();
         }
@@ -100,7 +109,11 @@ pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
             if !TLS_VERSIONS.contains(&v.get_ref().as_str()) {
                 return Err(err(
                     v.span().start,
-                    format!("thresholds.min_tls_version: {:?} is not one of {}", v.get_ref(), TLS_VERSIONS.join(", ")),
+                    format!(
+                        "thresholds.min_tls_version: {:?} is not one of {}",
+                        v.get_ref(),
+                        TLS_VERSIONS.join(", ")
+                    ),
                 ));
             }
             policy.min_tls_version = v.get_ref().clone();
@@ -119,18 +132,33 @@ pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
         let e = e.get_ref();
         let finding = known(&e.finding, "exception.finding")?;
         if e.reason.get_ref().trim().is_empty() {
-            return Err(err(e.reason.span().start, "exception.reason: an exception needs a written reason".into()));
+            return Err(err(
+                e.reason.span().start,
+                "exception.reason: an exception needs a written reason".into(),
+            ));
         }
         if e.targets.is_empty() {
-            return Err(err(at, "exception.targets: list at least one target".into()));
+            return Err(err(
+                at,
+                "exception.targets: list at least one target".into(),
+            ));
         }
         let expires = match &e.expires {
             None => None,
             Some(d) => Some(
                 d.get_ref()
                     .date
-                    .and_then(|d| time::Month::try_from(d.month).ok().and_then(|m| time::Date::from_calendar_date(i32::from(d.year), m, d.day).ok()))
-                    .ok_or_else(|| err(d.span().start, "exception.expires: use a date like 2027-03-31".into()))?,
+                    .and_then(|d| {
+                        time::Month::try_from(d.month).ok().and_then(|m| {
+                            time::Date::from_calendar_date(i32::from(d.year), m, d.day).ok()
+                        })
+                    })
+                    .ok_or_else(|| {
+                        err(
+                            d.span().start,
+                            "exception.expires: use a date like 2027-03-31".into(),
+                        )
+                    })?,
             ),
         };
         policy.exceptions.push(Exception {
@@ -183,7 +211,10 @@ expires = 2027-03-31
         assert_eq!(p.expiry_warn_days, 45);
         assert_eq!(p.min_tls_version, "TLSv1.3");
         assert_eq!(p.severities.get("cert-self-signed"), Some(&Severity::High));
-        assert_eq!(p.severities.get("pasv-address-mismatch"), Some(&Severity::Info));
+        assert_eq!(
+            p.severities.get("pasv-address-mismatch"),
+            Some(&Severity::Info)
+        );
         assert_eq!(p.exceptions.len(), 1);
         assert_eq!(p.exceptions[0].targets, vec!["10.0.0.5", "ftp.lab.example"]);
         assert_eq!(
@@ -206,15 +237,26 @@ expires = 2027-03-31
     fn errors_name_line_and_key() {
         let e = error("[severity]\n\"cert-selfsigned\" = \"high\"\n");
         assert_eq!(e.line, 2);
-        assert!(e.to_string().starts_with("p.toml:2: severity: unknown finding id \"cert-selfsigned\""), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:2: severity: unknown finding id \"cert-selfsigned\""),
+            "{e}"
+        );
 
         let e = error("[severity]\n\"cert-self-signed\" = \"urgent\"\n");
         assert_eq!(e.line, 2);
-        assert!(e.message.contains("severity.cert-self-signed: unknown severity \"urgent\""), "{e}");
+        assert!(
+            e.message
+                .contains("severity.cert-self-signed: unknown severity \"urgent\""),
+            "{e}"
+        );
 
         let e = error("\n\n[thresholds]\nexpiry_warn_dayz = 3\n");
         assert_eq!(e.line, 4);
-        assert!(e.message.contains("unknown field `expiry_warn_dayz`"), "{e}");
+        assert!(
+            e.message.contains("unknown field `expiry_warn_dayz`"),
+            "{e}"
+        );
 
         let e = error("[thresholds]\nmin_tls_version = \"TLSv1.4\"\n");
         assert_eq!(e.line, 2);
@@ -227,7 +269,9 @@ expires = 2027-03-31
         assert_eq!(e.line, 1);
         assert!(e.message.contains("disabled: unknown finding id"), "{e}");
 
-        let e = error("[[exception]]\nfinding = \"cert-expired\"\ntargets = [\"a\"]\nreason = \"  \"\n");
+        let e = error(
+            "[[exception]]\nfinding = \"cert-expired\"\ntargets = [\"a\"]\nreason = \"  \"\n",
+        );
         assert_eq!(e.line, 4);
         assert!(e.message.contains("written reason"), "{e}");
 

@@ -27,9 +27,7 @@ struct Entry {
     name: &'static str,
     spec: RealSpec,
     /// The posture of the configuration: does the server refuse a login on
-    /// a cleartext control channel? Not asserted yet (the scanner has no
-    /// posture checks yet); recorded so that they can be.
-    #[allow(dead_code)]
+    /// a cleartext control channel? (`cleartext_login` refused / allowed.)
     login_requires_tls: bool,
     expect: Expect,
 }
@@ -51,8 +49,12 @@ struct Expect {
     tls_version: Option<&'static str>,
     /// Certificate facts: `Some` when a certificate must be reported.
     cert: Option<CertFacts>,
-    verdict: Verdict,
-    /// Finding ids, exactly (order ignored).
+    /// Versions the raw probes must find accepted (all others rejected).
+    accepted: &'static [&'static str],
+    /// Finding ids of the certificate or the TLS outcome, exactly (order
+    /// ignored). The posture and version findings are added from the
+    /// entry's facts, and the verdict follows from all of them by the
+    /// README's rule (fail: a high or critical finding; warn: medium).
     findings: &'static [&'static str],
 }
 
@@ -142,7 +144,7 @@ const VSFTPD_OK: Expect = Expect {
     auth_ssl: None,
     tls_version: Some("TLSv1.3"),
     cert: Some(CertFacts::of(CertKind::Valid)),
-    verdict: Verdict::Pass,
+    accepted: &["TLSv1.2", "TLSv1.3"],
     findings: &[],
 };
 const PROFTPD_OK: Expect = Expect {
@@ -160,17 +162,16 @@ const PURE_OK: Expect = Expect {
     ..VSFTPD_OK
 };
 
-/// `expect` for a certificate of `kind`: its facts, verdict and finding.
+/// `expect` for a certificate of `kind`: its facts and finding.
 const fn with_cert(expect: Expect, kind: CertKind) -> Expect {
-    let (verdict, findings): (Verdict, &'static [&'static str]) = match kind {
-        CertKind::Valid => (Verdict::Pass, &[]),
-        CertKind::Expired => (Verdict::Fail, &["cert-expired"]),
-        CertKind::SelfSigned => (Verdict::Warn, &["cert-self-signed"]),
-        CertKind::WrongName => (Verdict::Fail, &["cert-name-mismatch"]),
+    let findings: &'static [&'static str] = match kind {
+        CertKind::Valid => &[],
+        CertKind::Expired => &["cert-expired"],
+        CertKind::SelfSigned => &["cert-self-signed"],
+        CertKind::WrongName => &["cert-name-mismatch"],
     };
     Expect {
         cert: Some(CertFacts::of(kind)),
-        verdict,
         findings,
         ..expect
     }
@@ -194,7 +195,7 @@ const fn no_tls(expect: Expect, auth_tls: (u16, &'static str)) -> Expect {
         auth_ssl: Some(auth_tls),
         tls_version: None,
         cert: None,
-        verdict: Verdict::Fail,
+        accepted: &[],
         findings: &["ftp-no-tls"],
         ..expect
     }
@@ -243,21 +244,22 @@ const MATRIX: &[Entry] = &[
         login_requires_tls: false,
         expect: Expect {
             tls_version: Some("TLSv1.2"),
+            accepted: &["TLSv1.2"],
             ..VSFTPD_OK
         },
     },
     Entry {
-        // Also accepts TLS 1.0 and 1.1 (verified with openssl s_client).
-        // Version probing (another issue) will add `versions`, the findings
-        // tls1.0-accepted and tls1.1-accepted and verdict fail: update
-        // `expect` here when it lands.
+        // TLS 1.0 and 1.1 also accepted (agrees with openssl s_client).
         name: "vsftpd explicit, legacy TLS 1.0/1.1 enabled (ssl_tlsv1=YES, SECLEVEL=0)",
         spec: RealSpec {
             protocols: Protocols::Legacy,
             ..spec(Vsftpd)
         },
         login_requires_tls: false,
-        expect: VSFTPD_OK,
+        expect: Expect {
+            accepted: &["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+            ..VSFTPD_OK
+        },
     },
     Entry {
         // vsftpd prefixes every line with `220-` and ends with an empty `220 `.
@@ -357,6 +359,7 @@ const MATRIX: &[Entry] = &[
         login_requires_tls: false,
         expect: Expect {
             tls_version: Some("TLSv1.2"),
+            accepted: &["TLSv1.2"],
             ..PROFTPD_OK
         },
     },
@@ -371,21 +374,22 @@ const MATRIX: &[Entry] = &[
         login_requires_tls: true,
         expect: implicit(Expect {
             tls_version: Some("TLSv1.2"),
+            accepted: &["TLSv1.2"],
             ..PROFTPD_OK
         }),
     },
     Entry {
-        // Also accepts TLS 1.0 and 1.1 (verified with openssl s_client).
-        // Version probing (another issue) will add `versions`, the findings
-        // tls1.0-accepted and tls1.1-accepted and verdict fail: update
-        // `expect` here when it lands.
+        // TLS 1.0 and 1.1 also accepted (agrees with openssl s_client).
         name: "proftpd explicit, legacy TLSProtocol TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, SECLEVEL=0",
         spec: RealSpec {
             protocols: Protocols::Legacy,
             ..spec(Proftpd)
         },
         login_requires_tls: false,
-        expect: PROFTPD_OK,
+        expect: Expect {
+            accepted: &["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+            ..PROFTPD_OK
+        },
     },
     Entry {
         // ProFTPD sends the file's lines after `220-` unprefixed, each
@@ -474,6 +478,7 @@ const MATRIX: &[Entry] = &[
         login_requires_tls: false,
         expect: Expect {
             tls_version: Some("TLSv1.2"),
+            accepted: &["TLSv1.2"],
             ..PURE_OK
         },
     },
@@ -550,6 +555,8 @@ fn scan_with_binary(target: &str, pki: &TestPki) -> (EndpointReport, i32) {
         .args(["--format", "jsonl", "--quiet", "--ca-file"])
         .arg(&ca)
         .args(["--connect-timeout", "3", "--read-timeout", "5"])
+        // Data-channel TLS with session reuse (vsftpd and ProFTPD demand it).
+        .arg("--list")
         .args(["--tls-timeout", "5"])
         .output()
         .expect("run ftps-scan");
@@ -576,6 +583,29 @@ fn check(entry: &Entry, pki: &TestPki) {
     let json = serde_json::to_string_pretty(&r).unwrap();
     let ctx = format!("[{}] {target}\n{json}", entry.name);
     let e = &entry.expect;
+    if std::env::var_os("FTPS_SCAN_REAL_DUMP").is_some() {
+        // A one-line digest per entry, for writing a new entry's `expect`.
+        let p = r.posture.clone().unwrap_or_default();
+        let accepted: Vec<&str> = r
+            .versions
+            .iter()
+            .flat_map(|v| v.results.iter())
+            .filter(|x| x.verdict == "accepted")
+            .map(|x| x.version.as_str())
+            .collect();
+        let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        eprintln!(
+            "DUMP [{}] cleartext={:?} ({:?}) login={:?} prot_p={:?} prot_c={:?} passive={:?} accepted={accepted:?} verdict={:?} findings={ids:?}",
+            entry.name,
+            p.cleartext_login,
+            p.cleartext_login_reply.map(|x| x.to_string()),
+            p.login,
+            p.prot_p,
+            p.prot_c,
+            p.passive_port,
+            r.verdict
+        );
+    }
 
     assert_eq!(r.target, target, "{ctx}");
     assert_eq!(r.ip, Some(server.addr.ip()), "{ctx}");
@@ -695,13 +725,116 @@ fn check(entry: &Entry, pki: &TestPki) {
         }
     }
 
-    assert_eq!(r.verdict, Some(e.verdict), "verdict {ctx}");
+    // Posture, from the configuration: a login over a plain channel is
+    // refused exactly when the entry requires TLS for login (explicit only);
+    // PROT C is refused only by ProFTPD's `TLSRequired on`, which covers
+    // the data channel (vsftpd's force_anon_logins_ssl and Pure-FTPd's -Y 2
+    // do not).
+    let posture = r.posture.clone().unwrap_or_default();
+    let want_cleartext = match (entry.spec.implicit, entry.login_requires_tls) {
+        (true, _) => None,
+        (false, true) => Some("refused"),
+        (false, false) => Some("allowed"),
+    };
+    assert_eq!(
+        posture.cleartext_login.as_deref(),
+        want_cleartext,
+        "cleartext login {ctx}"
+    );
+    let tls_session = e.tls_version.is_some();
+    let want_prot_c = match (
+        tls_session,
+        entry.spec.server == Proftpd && entry.spec.tls == Tls::Required,
+    ) {
+        (false, _) => None,
+        (true, true) => Some("refused"),
+        (true, false) => Some("accepted"),
+    };
+    assert_eq!(posture.prot_c.as_deref(), want_prot_c, "PROT C {ctx}");
+    if tls_session {
+        assert_eq!(
+            posture.login.as_deref(),
+            Some("ok"),
+            "anonymous login over TLS {ctx}"
+        );
+        assert_eq!(posture.prot_p.as_deref(), Some("ok"), "{ctx}");
+        assert_eq!(posture.pasv_address.as_deref(), Some("127.0.0.1"), "{ctx}");
+        assert_eq!(posture.pasv_address_mismatch, Some(false), "{ctx}");
+        assert_eq!(posture.passive_port.as_deref(), Some("reachable"), "{ctx}");
+        assert!(posture.epsv_port.is_some(), "{ctx}");
+        assert_eq!(
+            posture.data_tls.as_deref(),
+            Some("ok"),
+            "data-channel TLS {ctx}"
+        );
+        // vsftpd and ProFTPD resume (and demand it). Pure-FTPd demands
+        // nothing: it resumes a TLS 1.2 session (OpenSSL's session-ID
+        // cache) but issues no TLS 1.3 ticket, so a 1.3 data channel is a
+        // full handshake.
+        let resumes = entry.spec.server != PureFtpd || e.tls_version == Some("TLSv1.2");
+        assert_eq!(
+            posture.data_tls_resumed,
+            Some(resumes),
+            "session reuse {ctx}"
+        );
+        assert_eq!(
+            posture.list_entries,
+            Some(1),
+            "the anonymous root holds hello.txt {ctx}"
+        );
+    }
+
+    // Versions: exactly the entry's accepted ones.
+    let accepted: Vec<&str> = r
+        .versions
+        .iter()
+        .flat_map(|v| v.results.iter())
+        .filter(|x| x.verdict == "accepted")
+        .map(|x| x.version.as_str())
+        .collect();
+    assert_eq!(accepted, e.accepted, "accepted versions {ctx}");
+    if tls_session {
+        let v = r
+            .versions
+            .as_ref()
+            .unwrap_or_else(|| panic!("versions {ctx}"));
+        assert_eq!(v.results.len(), 6, "{ctx}");
+        assert!(
+            v.results.iter().all(|x| x.verdict != "unknown"),
+            "no unknown verdicts {ctx}"
+        );
+    }
+
+    let mut want: Vec<&str> = e.findings.to_vec();
+    if want_cleartext == Some("allowed") {
+        want.push("cleartext-login-allowed");
+    }
+    if want_prot_c == Some("accepted") {
+        want.push("cleartext-data-allowed");
+    }
+    for (version, id) in [
+        ("TLSv1.0", "tls1.0-accepted"),
+        ("TLSv1.1", "tls1.1-accepted"),
+    ] {
+        if e.accepted.contains(&version) {
+            want.push(id);
+        }
+    }
+    let worst = want
+        .iter()
+        .filter_map(|id| ftps_scan::policy::catalog_entry(id).map(|k| k.severity))
+        .max();
+    let want_verdict = match worst {
+        Some(s) if s >= ftps_scan::policy::Severity::High => Verdict::Fail,
+        Some(ftps_scan::policy::Severity::Medium) => Verdict::Warn,
+        _ => Verdict::Pass,
+    };
+    assert_eq!(r.verdict, Some(want_verdict), "verdict {ctx}");
     let mut ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
     ids.sort_unstable();
-    let mut want = e.findings.to_vec();
     want.sort_unstable();
     assert_eq!(ids, want, "findings {ctx}");
-    let want_exit = if e.verdict == Verdict::Fail { 1 } else { 0 };
+    let want_exit = if want_verdict == Verdict::Fail { 1 } else { 0 };
     assert_eq!(exit, want_exit, "exit code {ctx}");
 }
 
