@@ -26,6 +26,21 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Compare two earlier reports (CSV or JSON Lines): endpoints that
+    /// appeared or disappeared, findings new and resolved, certificates
+    /// changed. Exit 1 when anything got worse.
+    Diff {
+        /// The earlier report.
+        old: PathBuf,
+        /// The later report.
+        new: PathBuf,
+        /// Output format.
+        #[arg(short = 'f', long, value_enum, default_value_t = DiffFormat::Table)]
+        format: DiffFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Start local demo FTPS endpoints (127.0.0.1) and scan them.
     Demo {
         #[command(flatten)]
@@ -147,6 +162,14 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = SortArg::None)]
     pub sort: SortArg,
 
+    /// Also write one row per finding (target, id, severity, detail) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub findings_csv: Option<PathBuf>,
+
+    /// Compliance policy (TOML): severities, thresholds, exceptions.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Exit 1 when an endpoint's verdict is at least this.
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
@@ -166,6 +189,12 @@ pub enum Format {
     Table,
     Csv,
     Jsonl,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    Table,
+    Csv,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

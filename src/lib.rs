@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod demo;
 pub mod ftp;
 pub mod policy;

@@ -2,6 +2,7 @@
 //! can act on. All scanning is in the library.
 
 mod cli;
+mod diff_cmd;
 mod output;
 
 use clap::Parser;
@@ -48,6 +49,12 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Some(Command::Demo { output }) => run_demo(output).await,
+        Some(Command::Diff {
+            old,
+            new,
+            format,
+            output,
+        }) => diff_cmd::run(&old, &new, format, output.as_deref()),
         None => {
             let args = cli.scan;
             let sources = args.sources()?;
@@ -91,8 +98,11 @@ async fn scan_and_report(
     config: ScanConfig,
     output: &OutputArgs,
 ) -> anyhow::Result<Code> {
+    let policy = match &output.policy {
+        Some(path) => ftps_scan::policy_file::load(path)?,
+        None => Policy::default(),
+    };
     let mut outputs = Outputs::open(output)?;
-    let policy = Policy::default();
     let today = time::OffsetDateTime::now_utc().date();
     let reader = TargetReader::new(sources, options);
     let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);

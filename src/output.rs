@@ -61,6 +61,11 @@ impl Outputs {
         if let Some(path) = &args.jsonl {
             sinks.push(Box::new(JsonLinesSink::new(create(path, created)?)));
         }
+        if let Some(path) = &args.findings_csv {
+            sinks.push(Box::new(
+                ftps_scan::report::findings_csv::FindingsCsvSink::new(create(path, created)?),
+            ));
+        }
         Ok(Self {
             sinks,
             held: (args.sort == SortArg::Input).then(Vec::new),
