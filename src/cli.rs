@@ -4,6 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ftps_scan::probe::posture::{LoginConfig, PostureConfig, Secret};
+use ftps_scan::scan::Shard;
 use ftps_scan::targets::{InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
 use ftps_scan::tls::trust::{TrustSource, TrustStore};
 use ftps_scan::{Mode, ScanConfig, Timeouts};
@@ -131,6 +132,17 @@ pub struct ScanArgs {
     #[arg(long)]
     pub list: bool,
 
+    /// Scan only shard K of N (0-based): N runs with K = 0..N-1 cover every
+    /// endpoint exactly once.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "shards")]
+    pub shard: Option<Shard>,
+
+    /// Split into N shards and take this run's index from the environment:
+    /// FTPS_SCAN_SHARD_INDEX, JOB_COMPLETION_INDEX (Kubernetes Indexed Job)
+    /// or SLURM_ARRAY_TASK_ID, the first that is set.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
+
     /// Largest CIDR block accepted (addresses).
     #[arg(long, default_value_t = DEFAULT_MAX_CIDR_HOSTS, value_name = "N")]
     pub max_cidr_hosts: u64,
@@ -182,6 +194,11 @@ pub struct OutputArgs {
     /// Print nothing on standard error but errors.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Progress bar on standard error: `auto` shows it only on a terminal
+    /// (never under cron or in a pipe).
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    pub progress: ProgressArg,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +206,13 @@ pub enum Format {
     Table,
     Csv,
     Jsonl,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +245,17 @@ pub enum TrustArg {
     Mozilla,
     System,
 }
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s)
+}
+
+/// Environment variables a shard index is read from, in order.
+pub const SHARD_INDEX_VARS: [&str; 3] = [
+    "FTPS_SCAN_SHARD_INDEX",
+    "JOB_COMPLETION_INDEX",
+    "SLURM_ARRAY_TASK_ID",
+];
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -308,6 +343,26 @@ impl ScanArgs {
         config.per_host_limit = self.per_host as usize;
         config.rate = self.rate;
         config.versions = !self.no_versions;
+        config.shard = match (self.shard, self.shards) {
+            (Some(shard), _) => Some(shard),
+            (None, Some(count)) => {
+                let (var, value) = SHARD_INDEX_VARS
+                    .iter()
+                    .find_map(|v| std::env::var(v).ok().map(|x| (*v, x)))
+                    .with_context(|| {
+                        format!(
+                            "--shards needs the shard index in one of {}",
+                            SHARD_INDEX_VARS.join(", ")
+                        )
+                    })?;
+                let index: u32 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{var}={value:?} is not a shard index"))?;
+                Some(Shard::new(index, count).map_err(|e| anyhow::anyhow!("{var}: {e}"))?)
+            }
+            (None, None) => None,
+        };
         config.ciphers = self.ciphers;
         config.timeouts = Timeouts {
             connect: Duration::from_secs_f64(self.connect_timeout),

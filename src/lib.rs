@@ -78,6 +78,8 @@ pub struct ScanConfig {
     /// FTP-level posture checks (cleartext login, login over TLS,
     /// protection levels, passive mode, data channel).
     pub posture: probe::posture::PostureConfig,
+    /// Scan only this shard of the endpoints (`--shard K/N`).
+    pub shard: Option<scan::Shard>,
     /// How hostnames become addresses (the system resolver unless a test
     /// or an embedding program supplies another).
     pub resolver: scan::Resolver,
@@ -98,6 +100,7 @@ impl ScanConfig {
             versions: true,
             ciphers: false,
             posture: probe::posture::PostureConfig::default(),
+            shard: None,
             resolver: scan::Resolver::system(),
         }
     }

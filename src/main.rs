@@ -59,7 +59,8 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
             let args = cli.scan;
             let sources = args.sources()?;
             let trust = args.trust_store()?;
-            let config = args.config(trust)?;
+            let mut config = args.config(trust)?;
+            output::fit_open_file_limit(&mut config, args.output.quiet);
             let options = args.parse_options();
             scan_and_report(sources, options, config, &args.output).await
         }
@@ -109,6 +110,7 @@ async fn scan_and_report(
     let (stop_handle, stop) = stop_signal();
     let scan = tokio::spawn(run_scan(reader, Arc::new(config), events_tx, stop));
     let mut tally = Tally::default();
+    let progress = output::Progress::new(output.progress, output.quiet);
     let mut signals = output::Signals::new()?;
     let mut grace_deadline: Option<tokio::time::Instant> = None;
     loop {
@@ -121,15 +123,16 @@ async fn scan_and_report(
         tokio::select! {
             event = events.recv() => match event {
                 None => break,
-                Some(ScanEvent::Started) => {}
+                Some(ScanEvent::Started) => progress.started(),
                 Some(ScanEvent::InputError(e)) => {
                     tally.input_errors += 1;
-                    eprintln!("ftps-scan: input error: {e}");
+                    progress.suspend(|| eprintln!("ftps-scan: input error: {e}"));
                 }
                 Some(ScanEvent::Report(mut report)) => {
                     policy.apply(&mut report, today);
                     tally.count(&report);
-                    outputs.write(*report)?;
+                    progress.finished(&tally);
+                    progress.suspend(|| outputs.write(*report))?;
                 }
             },
             signal = signals.next() => {
@@ -150,6 +153,7 @@ async fn scan_and_report(
         }
     }
     scan.abort();
+    progress.clear();
     outputs.finish()?;
     if !output.quiet {
         eprintln!("{}", tally.summary());

@@ -223,3 +223,92 @@ impl Signals {
         }
     }
 }
+
+/// The progress bar: on a terminal only (or when asked), never under cron.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    in_flight: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    pub fn new(mode: crate::cli::ProgressArg, quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        let show = match mode {
+            crate::cli::ProgressArg::Always => true,
+            crate::cli::ProgressArg::Never => false,
+            crate::cli::ProgressArg::Auto => !quiet && std::io::stderr().is_terminal(),
+        };
+        let bar = show.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} {pos} done, {per_sec} · {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(250));
+            bar
+        });
+        Self {
+            bar,
+            in_flight: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn started(&self) {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn finished(&self, tally: &Tally) {
+        let in_flight = self
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(1);
+        if let Some(bar) = &self.bar {
+            bar.set_position(tally.endpoints);
+            let statuses: Vec<String> = tally
+                .statuses
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            bar.set_message(format!("{in_flight} in flight · {}", statuses.join(", ")));
+        }
+    }
+
+    /// Runs `f` (which writes to the terminal) with the bar hidden.
+    pub fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Raises the open-file limit as far as allowed and, when the concurrency
+/// would still need more descriptors than that, lowers it with a message
+/// instead of failing later with "too many open files".
+pub fn fit_open_file_limit(config: &mut ftps_scan::ScanConfig, quiet: bool) {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    // Per endpoint: the control connection, a data connection, and version
+    // probes up to the per-host cap; plus room for files and the runtime.
+    let per_endpoint = config.per_host_limit as u64 + 2;
+    let reserve = 64;
+    let needed = config.concurrency as u64 * per_endpoint + reserve;
+    if needed > limit {
+        let fitted = (limit.saturating_sub(reserve) / per_endpoint).max(1) as usize;
+        if !quiet {
+            eprintln!(
+                "ftps-scan: the open-file limit is {limit}; lowering --concurrency from {} to {fitted}",
+                config.concurrency
+            );
+        }
+        config.concurrency = fitted;
+    }
+}

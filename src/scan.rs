@@ -69,6 +69,65 @@ pub enum ScanEvent {
     Report(Box<EndpointReport>),
 }
 
+/// One of N disjoint parts of a run (`--shard K/N`), for running a sweep
+/// as N independent jobs (a Kubernetes Indexed Job, a Slurm array, GNU
+/// parallel). An endpoint belongs to shard `hash(ip, port) mod N`: the same
+/// on every machine and independent of input order or DNS answer order, so
+/// N runs cover every endpoint exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn new(index: u32, count: u32) -> Result<Self, String> {
+        if count == 0 {
+            return Err("the shard count must be at least 1".into());
+        }
+        if index >= count {
+            return Err(format!(
+                "shard index {index} is not below the shard count {count} (indexes start at 0)"
+            ));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// Parses `K/N`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not K/N (e.g. 0/4)"))?;
+        let k = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard index {k:?} is not a number"))?;
+        let n = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard count {n:?} is not a number"))?;
+        Self::new(k, n)
+    }
+
+    pub fn contains(&self, endpoint: &Endpoint) -> bool {
+        // FNV-1a: tiny, stable across versions and platforms.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                hash ^= u64::from(*b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        match endpoint.ip {
+            Some(IpAddr::V4(ip)) => feed(&ip.octets()),
+            Some(IpAddr::V6(ip)) => feed(&ip.octets()),
+            None => feed(endpoint.target.as_bytes()),
+        }
+        feed(&endpoint.port.to_be_bytes());
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
 /// Caps new connections per second across the run (`--rate`).
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -170,7 +229,9 @@ pub async fn run_scan<I>(
         connector: Connector::new(config.per_host_limit, rate),
         config: config.clone(),
     });
-    let endpoints = endpoint_stream(spec_rx, config.clone());
+    let shard = config.shard;
+    let endpoints = endpoint_stream(spec_rx, config.clone())
+        .filter(move |e| futures::future::ready(shard.is_none_or(|s| s.contains(e))));
     let endpoints = endpoints.take_until(stop.clone().stopped());
 
     endpoints
@@ -371,4 +432,48 @@ async fn resolve(
 
 fn tokio_stream_from<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl Stream<Item = T> {
     stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(ip: &str, port: u16) -> Endpoint {
+        Endpoint {
+            input_index: 0,
+            target: Arc::from(ip),
+            host: None,
+            ip: ip.parse().ok(),
+            port,
+            mode: Mode::Explicit,
+            dns_error: None,
+        }
+    }
+
+    #[test]
+    fn shards_partition_every_endpoint_exactly_once() {
+        let shards: Vec<Shard> = (0..7).map(|k| Shard::new(k, 7).unwrap()).collect();
+        let mut per_shard = [0u32; 7];
+        for a in 0..=255u8 {
+            for port in [21, 990] {
+                let e = endpoint(&format!("10.0.{a}.1"), port);
+                let owners: Vec<usize> = (0..7).filter(|&k| shards[k].contains(&e)).collect();
+                assert_eq!(owners.len(), 1, "{e:?}");
+                per_shard[owners[0]] += 1;
+            }
+        }
+        assert!(
+            per_shard.iter().all(|&n| n > 40),
+            "roughly even: {per_shard:?}"
+        );
+    }
+
+    #[test]
+    fn shard_parsing() {
+        assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
+        assert!(Shard::parse("4/4").unwrap_err().contains("not below"));
+        assert!(Shard::parse("1/0").is_err());
+        assert!(Shard::parse("x/2").is_err());
+        assert!(Shard::parse("3").is_err());
+    }
 }

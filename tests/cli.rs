@@ -451,3 +451,90 @@ async fn password_never_appears_in_any_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FTPS_SCAN_PASSWORD"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_cover_every_endpoint_exactly_once() {
+    let port = closed_port().await.unwrap().port().to_string();
+    let scan_shard = |extra: Vec<String>, env: Vec<(String, String)>| {
+        let port = port.clone();
+        async move {
+            let mut args = vec![
+                s("-t"),
+                s("127.0.9.0/26"),
+                s("--ports"),
+                port,
+                s("-f"),
+                s("csv"),
+                s("-q"),
+            ];
+            args.extend(extra);
+            let out = support::run_binary_env(args, env).await;
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8(out.stdout).unwrap();
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            reader
+                .records()
+                .map(|r| r.unwrap()[3].to_string())
+                .collect::<Vec<String>>()
+        }
+    };
+    let all = scan_shard(vec![], vec![]).await;
+    assert_eq!(all.len(), 62, "a /26 has 62 hosts");
+    let mut union = Vec::new();
+    for k in 0..3 {
+        let part = scan_shard(vec![s("--shard"), format!("{k}/3")], vec![]).await;
+        assert!(
+            !part.is_empty() && part.len() < 62,
+            "shard {k}: {}",
+            part.len()
+        );
+        union.extend(part);
+    }
+    // The same split, with the index from a Kubernetes Indexed Job.
+    let from_env = scan_shard(
+        vec![s("--shards"), s("3")],
+        vec![(s("JOB_COMPLETION_INDEX"), s("1"))],
+    )
+    .await;
+    let explicit = scan_shard(vec![s("--shard"), s("1/3")], vec![]).await;
+    let (mut a, mut b) = (from_env, explicit);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let (mut u, mut all) = (union, all);
+    u.sort();
+    all.sort();
+    assert_eq!(u, all, "every endpoint exactly once across shards");
+
+    let out = run_binary(vec![s("-t"), s("127.0.0.1"), s("--shard"), s("3/3")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not below the shard count"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_is_fitted_to_the_open_file_limit() {
+    let port = closed_port().await.unwrap().port();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n 256 && exec {} -t 127.0.0.1:{port} -c 5000",
+                env!("CARGO_BIN_EXE_ftps-scan")
+            ))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the open-file limit is 256; lowering --concurrency from 5000 to 48"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
