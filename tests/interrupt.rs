@@ -24,7 +24,18 @@ async fn interrupt_with(signal: &str) {
     let jsonl_path = dir.path().join("out.jsonl");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
         .arg(&targets)
-        .args(["-c", "4", "--per-host", "4", "--read-timeout", "3", "-f", "csv", "--progress", "never"])
+        .args([
+            "-c",
+            "4",
+            "--per-host",
+            "4",
+            "--read-timeout",
+            "3",
+            "-f",
+            "csv",
+            "--progress",
+            "never",
+        ])
         .arg("-o")
         .arg(&csv_path)
         .arg("--jsonl")
@@ -34,8 +45,16 @@ async fn interrupt_with(signal: &str) {
         .unwrap();
     // Wait for the fast rows, then interrupt while the slow ones are in flight.
     let started = Instant::now();
-    while std::fs::read_to_string(&jsonl_path).unwrap_or_default().lines().count() < 4 {
-        assert!(started.elapsed() < Duration::from_secs(20), "no rows appeared");
+    while std::fs::read_to_string(&jsonl_path)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 4
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no rows appeared"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -45,11 +64,19 @@ async fn interrupt_with(signal: &str) {
         .unwrap();
     assert!(killed.success());
     let at = Instant::now();
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(at.elapsed() < Duration::from_secs(8), "stopped within the grace period");
-    assert!(stderr.contains(&format!("interrupted by SIG{signal}")), "{stderr}");
+    assert!(
+        at.elapsed() < Duration::from_secs(8),
+        "stopped within the grace period"
+    );
+    assert!(
+        stderr.contains(&format!("interrupted by SIG{signal}")),
+        "{stderr}"
+    );
 
     // Every line of both files is whole and parses; they hold the same rows.
     let csv_text = std::fs::read_to_string(&csv_path).unwrap();
@@ -61,7 +88,12 @@ async fn interrupt_with(signal: &str) {
     assert!(reports.len() < 204, "the run did stop early");
     assert!(rows.iter().all(|r| !r["status"].is_empty()));
     // The in-flight silent endpoints were allowed to finish (3 s < 5 s grace).
-    assert!(reports.iter().any(|r| r.status == ftps_scan::Status::Timeout), "in-flight rows were flushed");
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.status == ftps_scan::Status::Timeout),
+        "in-flight rows were flushed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,8 @@ pub enum Step {
     Flood(Vec<u8>, usize),
     /// Read until a line ending (a command) and discard it.
     ReadLine,
+    /// Read whatever arrives next (a ClientHello) and discard it.
+    ReadAny,
     /// Do nothing for a while (connection stays open).
     Sleep(Duration),
     /// Switch to TLS as a server with this configuration.
@@ -95,6 +97,14 @@ async fn act(stream: TcpStream, script: &[Step]) -> std::io::Result<()> {
                     read_line(s).await?;
                 }
             }
+            Step::ReadAny => {
+                let mut buf = [0u8; 16 * 1024];
+                if let Some(s) = plain.as_mut() {
+                    let _ = s.read(&mut buf).await?;
+                } else if let Some(s) = tls.as_mut() {
+                    let _ = s.read(&mut buf).await?;
+                }
+            }
             other => {
                 if let Some(s) = plain.as_mut() {
                     write_step(s, other).await?;
@@ -152,6 +162,6 @@ async fn write_step<S: AsyncWrite + Unpin>(s: &mut S, step: &Step) -> std::io::R
             tokio::time::sleep(*d).await;
             Ok(())
         }
-        Step::StartTls(_) | Step::Reset | Step::ReadLine => Ok(()),
+        Step::StartTls(_) | Step::Reset | Step::ReadLine | Step::ReadAny => Ok(()),
     }
 }
