@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# bench/run.sh: ftps-scan throughput, CPU and memory on loopback.
+#
+#   bash bench/run.sh                      # everything, full sizes (about 5 minutes on 2 cores)
+#   CASES=dead DEAD_N=5000 bash bench/run.sh        # one quick case
+#   DEAD_N=2000 STREAM_NS="2000 4000" FLEET_N=20 SSLYZE_N=5 REPS=1 bash bench/run.sh  # smoke run
+#
+# Cases (CASES, space-separated; default "dead stream fleet"):
+#   dead    DEAD_N (65536) targets 127.77.x.y:21, nothing listening (connection
+#           refused), -c DEAD_C (2000); the same file through bench/baseline
+#           (a bare tokio connect loop) at the same concurrency; REPS (3) runs
+#           each, alternating. Plus one run of the CIDR form -t 127.77.0.0/16.
+#   stream  STREAM_NS ("100000 1000000") targets streamed from a file
+#           (127.1.0.0 upwards, port STREAM_PORT=21, nothing listening):
+#           peak RSS against target count.
+#   fleet   one vsftpd (explicit FTPS, TLS 1.2+1.3, self-signed RSA-2048 made
+#           here by openssl) listening on every address, FLEET_N (1000)
+#           targets 127.0.x.y:FLEET_PORT: ftps-scan default scan, --no-posture,
+#           --no-posture --ciphers; then sslyze (pip, own venv) on SSLYZE_N
+#           (default 100: sslyze needs about 1 s of server CPU per endpoint here, so
+#           1000 would take over 10 minutes; set SSLYZE_N=1000 for all of them),
+#           capped by SSLYZE_TIMEOUT (1200 s).
+#
+# Every figure printed: wall seconds, endpoints/second, the measured
+# program's CPU (user+sys from /usr/bin/time -v, children included) per
+# endpoint, and its peak RSS. Results also go to $WORK/results.tsv.
+#
+# Network: only 127.0.0.0/8. By default the measurements run in a private
+# network namespace (unshare --net, loopback only), so nothing can leave the
+# machine and vsftpd's wildcard listener is reachable from loopback only.
+# BENCH_NETNS=0 runs in the host namespace instead (vsftpd then listens on
+# 0.0.0.0 of the host). Needs: bash, cargo, /usr/bin/time, python3, openssl,
+# and for the fleet case vsftpd (VSFTPD=path, or found in PATH, or unpacked
+# here from `apt-get download vsftpd`; it is never installed as a service).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+
+: "${CASES:=dead stream fleet}"
+: "${REPS:=3}"
+: "${DEAD_N:=65536}"
+: "${DEAD_C:=2000}"
+: "${DEAD_PORT:=21}"
+: "${STREAM_NS:=100000 1000000}"
+: "${STREAM_C:=$DEAD_C}"
+: "${STREAM_PORT:=21}"
+: "${FLEET_N:=1000}"
+: "${FLEET_PORT:=21021}"
+: "${FLEET_MODE:=explicit}"
+: "${FLEET_C:=64}"
+: "${PASV_MIN:=10000}"
+: "${PASV_MAX:=19999}"
+: "${SSLYZE_N:=100}"
+: "${SSLYZE_VERSION:=6.3.1}"
+: "${SSLYZE_TIMEOUT:=1200}"
+: "${CASE_TIMEOUT:=900}"
+: "${WORK:=$ROOT/target/bench}"
+: "${BENCH_NETNS:=auto}"
+: "${NOFILE:=20000}"
+
+BIN=$ROOT/target/release/ftps-scan
+BASE=$ROOT/bench/baseline/target/release/bare-connect
+VENV=$WORK/sslyze-venv
+RESULTS=$WORK/results.tsv
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+has_case() { [[ " $CASES " == *" $1 "* ]]; }
+
+# --------------------------------------------------------------------------
+# Preparation (host network namespace: builds and package downloads)
+# --------------------------------------------------------------------------
+prepare() {
+  mkdir -p "$WORK"
+  [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (apt-get install time)"
+  command -v python3 >/dev/null || die "python3 missing"
+  say "== build (release)"
+  (cd "$ROOT" && timeout 1800 cargo build --release --locked --bin ftps-scan) >&2
+  if has_case dead; then
+    timeout 900 cargo build --release --locked --manifest-path "$HERE/baseline/Cargo.toml" >&2
+  fi
+  if has_case fleet; then
+    find_vsftpd
+    command -v openssl >/dev/null || die "openssl missing (apt-get install openssl)"
+    if [[ ! -x $VENV/bin/sslyze ]]; then
+      say "== pip install sslyze==$SSLYZE_VERSION into $VENV"
+      python3 -m venv "$VENV"
+      timeout 900 "$VENV/bin/pip" install -q "sslyze==$SSLYZE_VERSION" >&2
+    fi
+  fi
+}
+
+find_vsftpd() {
+  if [[ -n ${VSFTPD:-} ]]; then
+    [[ -x $VSFTPD ]] || die "VSFTPD=$VSFTPD is not executable"
+  elif command -v vsftpd >/dev/null; then
+    VSFTPD=$(command -v vsftpd)
+  elif [[ -x /usr/sbin/vsftpd ]]; then
+    VSFTPD=/usr/sbin/vsftpd
+  else
+    # Unpack the Debian package; installing it would start a system service.
+    local dir=$WORK/vsftpd-pkg
+    if [[ ! -x $dir/usr/sbin/vsftpd ]]; then
+      say "== apt-get download vsftpd (unpacked into $dir, not installed)"
+      mkdir -p "$dir/debs"
+      (cd "$dir/debs" && timeout 300 apt-get download vsftpd) >&2 \
+        || die "cannot download vsftpd: run apt-get update, or set VSFTPD=/path/to/vsftpd"
+      dpkg -x "$dir"/debs/vsftpd_*.deb "$dir"
+    fi
+    VSFTPD=$dir/usr/sbin/vsftpd
+  fi
+  if ldd "$VSFTPD" | grep -q "not found"; then
+    ldd "$VSFTPD" | grep "not found" >&2
+    die "vsftpd misses shared libraries (Debian 12: apt-get install libwrap0 libcap2 libpam0g libssl3)"
+  fi
+  export VSFTPD
+}
+
+machine() {
+  say "== machine"
+  say "nproc:   $(nproc)"
+  say "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  say "memory:  $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  say "kernel:  $(uname -sr)"
+  say "rustc:   $(rustc --version 2>/dev/null || echo '?')"
+  say "commit:  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  if [[ -n ${BENCH_IN_NETNS:-} ]]; then say "netns:   private (unshare --net, loopback only)"; else say "netns:   host"; fi
+  say "ulimit:  -n $(ulimit -n)"
+}
+
+# --------------------------------------------------------------------------
+# Measurement
+# --------------------------------------------------------------------------
+
+# measure LABEL N CMD...: runs CMD under /usr/bin/time -v and a timeout,
+# stdout to $WORK/LABEL.out, stderr to $WORK/LABEL.err; prints and records
+# wall, rate, CPU per endpoint and max RSS. Exit codes 0 and 1 are a finished
+# scan (1 = some endpoint failed the policy); anything else is flagged.
+measure() {
+  local label=$1 n=$2
+  shift 2
+  local tfile=$WORK/$label.time rc=0 t0 t1
+  say "-- $label: $*"
+  t0=$(date +%s.%N)
+  /usr/bin/time -v -o "$tfile" timeout -k 10 "${MEASURE_TIMEOUT:-$CASE_TIMEOUT}" "$@" \
+    >"$WORK/$label.out" 2>"$WORK/$label.err" || rc=$?
+  t1=$(date +%s.%N)
+  local user sys rss
+  user=$(awk -F': ' '/User time \(seconds\)/{print $2}' "$tfile")
+  sys=$(awk -F': ' '/System time \(seconds\)/{print $2}' "$tfile")
+  rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tfile")
+  local note=ok
+  case $rc in
+    0 | 1) ;;
+    124 | 137) note="TIMEOUT(${MEASURE_TIMEOUT:-$CASE_TIMEOUT}s)" ;;
+    *) note="exit-$rc" ;;
+  esac
+  awk -v label="$label" -v n="$n" -v t0="$t0" -v t1="$t1" -v u="$user" -v s="$sys" \
+      -v rss="$rss" -v note="$note" 'BEGIN {
+    wall = t1 - t0; cpu = u + s
+    per = cpu / n
+    unit = (per < 0.001) ? sprintf("%.1f us", per * 1e6) : sprintf("%.2f ms", per * 1e3)
+    printf "%-28s %9d endpoints %9.2f s %10.0f endpoints/s  cpu %7.2f s (user %.2f sys %.2f) = %s/endpoint  max RSS %6.1f MiB  %s\n",
+      label, n, wall, n / wall, cpu, u, s, unit, rss / 1024, note > "/dev/stderr"
+    printf "%s\t%d\t%.3f\t%.1f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\n",
+      label, n, wall, n / wall, u, s, cpu / n * 1e6, rss / 1024, note >> ENVIRON["RESULTS"]
+  }'
+  [[ $note == ok ]] || say "   ($label: $note; see $WORK/$label.err)"
+  LAST_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')
+}
+export RESULTS
+
+# csv_statuses FILE: "status=count ..." from an ftps-scan CSV report.
+csv_statuses() {
+  python3 - "$1" <<'EOF'
+import csv, sys, collections
+with open(sys.argv[1], newline="") as f:
+    rows = csv.DictReader(f)
+    c = collections.Counter(r["status"] for r in rows)
+print(" ".join(f"{k}={v}" for k, v in sorted(c.items())) or "no rows")
+EOF
+}
+
+# port_free PORT: nothing listens on PORT (any address) in this namespace.
+port_free() {
+  ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# ratio A B: A/B with 2 decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END{ if (NR%2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
+
+# --------------------------------------------------------------------------
+# Case 1: dead sweep
+# --------------------------------------------------------------------------
+case_dead() {
+  say ""
+  say "== case 1: dead sweep, $DEAD_N targets 127.77.x.y:$DEAD_PORT (nothing listening), concurrency $DEAD_C"
+  port_free "$DEAD_PORT" || die "something listens on port $DEAD_PORT; set DEAD_PORT"
+  local file=$WORK/dead.txt
+  awk -v n="$DEAD_N" -v p="$DEAD_PORT" 'BEGIN{ for (i = 0; i < n; i++)
+    printf "127.%d.%d.%d:%d\n", 77 + int(i / 65536), int(i / 256) % 256, i % 256, p }' >"$file"
+  local scan_rates="" base_rates="" r
+  for ((r = 1; r <= REPS; r++)); do
+    measure "dead-scan-$r" "$DEAD_N" "$BIN" -q -f csv -o "$WORK/dead-scan.csv" -c "$DEAD_C" "$file"
+    scan_rates+=" $(awk -v n="$DEAD_N" -v w="$LAST_WALL" 'BEGIN{printf "%.0f", n / w}')"
+    say "   statuses: $(csv_statuses "$WORK/dead-scan.csv")"
+    measure "dead-bare-$r" "$DEAD_N" "$BASE" "$file" "$DEAD_C" 5
+    base_rates+=" $(awk -v n="$DEAD_N" -v w="$LAST_WALL" 'BEGIN{printf "%.0f", n / w}')"
+    say "   $(cat "$WORK/dead-bare-$r.out")"
+  done
+  local ms mb
+  ms=$(median <<<"$scan_rates")
+  mb=$(median <<<"$base_rates")
+  say "   median: ftps-scan $ms endpoints/s, bare loop $mb connects/s, ratio $(ratio "$ms" "$mb") (target >= 0.67)"
+  printf 'dead-median\tscan=%s\tbare=%s\tratio=%s\n' "$ms" "$mb" "$(ratio "$ms" "$mb")" >>"$RESULTS"
+
+  # The CIDR form: a /16 is 65,534 host addresses (network and broadcast skipped).
+  if ((DEAD_N == 65536)); then
+    measure "dead-scan-cidr16" 65534 "$BIN" -q -f csv -o "$WORK/dead-cidr.csv" -c "$DEAD_C" \
+      -t 127.77.0.0/16 --ports "$DEAD_PORT" --mode explicit
+    say "   statuses: $(csv_statuses "$WORK/dead-cidr.csv")"
+  fi
+  rm -f "$WORK/dead-scan.csv" "$WORK/dead-cidr.csv"
+}
+
+# --------------------------------------------------------------------------
+# Case 2: streamed targets, memory against count
+# --------------------------------------------------------------------------
+case_stream() {
+  say ""
+  say "== case 2: targets streamed from a file, 127.1.0.0 upwards, port $STREAM_PORT (nothing listening), concurrency $STREAM_C"
+  port_free "$STREAM_PORT" || die "something listens on port $STREAM_PORT; set STREAM_PORT"
+  local n file
+  for n in $STREAM_NS; do
+    file=$WORK/stream-$n.txt
+    awk -v n="$n" -v p="$STREAM_PORT" 'BEGIN{ base = 65536; for (i = 0; i < n; i++) { a = base + i
+      printf "127.%d.%d.%d:%d\n", int(a / 65536) % 256, int(a / 256) % 256, a % 256, p } }' >"$file"
+    measure "stream-$n" "$n" "$BIN" -q -f csv -o "$WORK/stream.csv" -c "$STREAM_C" "$file"
+    say "   statuses: $(csv_statuses "$WORK/stream.csv")"
+    rm -f "$WORK/stream.csv" "$file"
+  done
+}
+
+# --------------------------------------------------------------------------
+# Case 3: a fleet of FTPS endpoints (one vsftpd, many loopback addresses)
+# --------------------------------------------------------------------------
+VS_PID=""
+FLEET_DIR=""
+cleanup() {
+  if [[ -n $VS_PID ]]; then
+    kill -TERM -- "-$VS_PID" 2>/dev/null || true
+    wait "$VS_PID" 2>/dev/null || true
+    VS_PID=""
+  fi
+  if [[ -n $FLEET_DIR && -d $FLEET_DIR ]]; then rm -rf "$FLEET_DIR"; fi
+}
+
+start_vsftpd() {
+  port_free "$FLEET_PORT" || die "something listens on port $FLEET_PORT; set FLEET_PORT"
+  # Its own world-traversable directory: vsftpd switches to unprivileged users.
+  FLEET_DIR=$(mktemp -d /tmp/ftps-bench.XXXXXX)
+  chmod 755 "$FLEET_DIR"
+  mkdir -m 755 "$FLEET_DIR/anon" "$FLEET_DIR/empty"
+  echo hello >"$FLEET_DIR/anon/hello.txt"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$FLEET_DIR/key.pem" -out "$FLEET_DIR/cert.pem" \
+    -days 365 -subj /CN=localhost 2>/dev/null
+  chmod 600 "$FLEET_DIR/key.pem"
+  local implicit=NO
+  [[ $FLEET_MODE == implicit ]] && implicit=YES
+  # No listen_address: vsftpd listens on every address, so every 127.x.y.z
+  # reaches it. max_clients / max_per_ip default to 0 (unlimited) in vsftpd
+  # 3.0.3; set explicitly so a packaged default cannot cap the run (all
+  # scanner connections come from 127.0.0.1).
+  cat >"$FLEET_DIR/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_port=$FLEET_PORT
+background=NO
+seccomp_sandbox=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=NO
+anon_root=$FLEET_DIR/anon
+ftp_username=daemon
+secure_chroot_dir=$FLEET_DIR/empty
+xferlog_enable=NO
+max_clients=0
+max_per_ip=0
+pasv_enable=YES
+pasv_min_port=$PASV_MIN
+pasv_max_port=$PASV_MAX
+ssl_enable=YES
+implicit_ssl=$implicit
+allow_anon_ssl=YES
+force_anon_logins_ssl=YES
+force_anon_data_ssl=YES
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+rsa_cert_file=$FLEET_DIR/cert.pem
+rsa_private_key_file=$FLEET_DIR/key.pem
+ssl_ciphers=HIGH
+EOF
+  # vsftpd reports fatal config errors on fd 0, so that is a writable file.
+  # setsid: its own process group, killed as a whole by cleanup().
+  setsid "$VSFTPD" "$FLEET_DIR/vsftpd.conf" 0<>"$FLEET_DIR/vsftpd.fd0" >"$FLEET_DIR/vsftpd.out" 2>&1 &
+  VS_PID=$!
+  local i
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$VS_PID" 2>/dev/null || die "vsftpd exited: $(cat "$FLEET_DIR/vsftpd.fd0" "$FLEET_DIR/vsftpd.out")"
+    if ! port_free "$FLEET_PORT"; then break; fi
+    sleep 0.1
+  done
+  port_free "$FLEET_PORT" && die "vsftpd not listening on $FLEET_PORT after 5 s"
+  say "   $("$VSFTPD" -v 0>&1 2>/dev/null | head -1 || true), pid $VS_PID on *:$FLEET_PORT ($FLEET_MODE, ssl_ciphers=HIGH: TLS 1.2 + 1.3)"
+}
+
+# CPU seconds (user+sys) of vsftpd's finished sessions: the listener reaps
+# them, so they add up in its cutime/cstime.
+server_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($16 + $17) / hz }' "/proc/$VS_PID/stat"
+}
+
+fleet_run() {
+  # fleet_run LABEL N CMD...: measure plus the server's CPU over the run.
+  local label=$1 n=$2 before after
+  before=$(server_cpu)
+  measure "$@"
+  after=$(server_cpu)
+  awk -v a="$after" -v b="$before" -v n="$n" -v l="$label" 'BEGIN{
+    printf "   server (vsftpd) cpu during %s: %.2f s = %.2f ms/endpoint\n", l, a - b, (a - b) / n * 1000 > "/dev/stderr"
+    printf "%s-server-cpu\t%.2f\n", l, a - b >> ENVIRON["RESULTS"] }'
+}
+
+case_fleet() {
+  say ""
+  say "== case 3: fleet of $FLEET_N FTPS endpoints 127.0.x.y:$FLEET_PORT, one vsftpd"
+  start_vsftpd
+  local file=$WORK/fleet.txt mode_args=()
+  [[ $FLEET_MODE == implicit ]] && mode_args=(--mode implicit)
+  awk -v n="$FLEET_N" -v p="$FLEET_PORT" 'BEGIN{ for (i = 0; i < n; i++)
+    printf "127.0.%d.%d:%d\n", 1 + int(i / 250), 1 + i % 250, p }' >"$file"
+
+  fleet_run fleet-scan-default "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-default.csv" -c "$FLEET_C" "${mode_args[@]}" "$file"
+  say "   statuses: $(csv_statuses "$WORK/fleet-default.csv")"
+  local scan_wall=$LAST_WALL
+  fleet_run fleet-scan-noposture "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-noposture.csv" -c "$FLEET_C" --no-posture "${mode_args[@]}" "$file"
+  say "   statuses: $(csv_statuses "$WORK/fleet-noposture.csv")"
+  local np_wall=$LAST_WALL
+  fleet_run fleet-scan-ciphers "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-ciphers.csv" -c "$FLEET_C" --no-posture --ciphers "${mode_args[@]}" "$file"
+  say "   statuses: $(csv_statuses "$WORK/fleet-ciphers.csv")"
+  local ci_wall=$LAST_WALL
+
+  local sfile=$WORK/fleet-sslyze.txt starttls=()
+  head -n "$SSLYZE_N" "$file" >"$sfile"
+  [[ $FLEET_MODE == explicit ]] && starttls=(--starttls ftp)
+  MEASURE_TIMEOUT=$SSLYZE_TIMEOUT fleet_run "sslyze-$SSLYZE_N" "$SSLYZE_N" "$VENV/bin/sslyze" --quiet \
+    --json_out "$WORK/sslyze.json" "${starttls[@]}" --mozilla_config disable \
+    --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 --certinfo --targets_in "$sfile"
+  local sl_wall=$LAST_WALL
+  if [[ -s $WORK/sslyze.json ]]; then
+    say "   sslyze results: $(python3 - "$WORK/sslyze.json" <<'EOF'
+import json, sys, collections
+d = json.load(open(sys.argv[1]))
+c = collections.Counter(r.get("scan_status", "?") for r in d.get("server_scan_results", []))
+errs = sum(1 for r in d.get("server_scan_results", []) for k, v in (r.get("scan_result") or {}).items()
+           if isinstance(v, dict) and v.get("status") == "ERROR")
+print(" ".join(f"{k}={v}" for k, v in sorted(c.items())), f"scan-command errors={errs}",
+      f"connectivity errors={len(d.get('server_connectivity_errors', []) or [])}")
+EOF
+)"
+  fi
+  # Per-endpoint rates, so a subset (SSLYZE_N < FLEET_N) compares fairly.
+  local r_def r_np r_ci r_sl
+  r_def=$(awk -v n="$FLEET_N" -v w="$scan_wall" 'BEGIN{printf "%.2f", n / w}')
+  r_np=$(awk -v n="$FLEET_N" -v w="$np_wall" 'BEGIN{printf "%.2f", n / w}')
+  r_ci=$(awk -v n="$FLEET_N" -v w="$ci_wall" 'BEGIN{printf "%.2f", n / w}')
+  r_sl=$(awk -v n="$SSLYZE_N" -v w="$sl_wall" 'BEGIN{printf "%.2f", n / w}')
+  say "   endpoints/s: ftps-scan default $r_def, --no-posture $r_np, --no-posture --ciphers $r_ci, sslyze $r_sl (on $SSLYZE_N)"
+  say "   ratio to sslyze: default $(ratio "$r_def" "$r_sl")x, --no-posture $(ratio "$r_np" "$r_sl")x, --ciphers $(ratio "$r_ci" "$r_sl")x"
+  printf 'fleet-rates\tdefault=%s\tnoposture=%s\tciphers=%s\tsslyze=%s\tsslyze_n=%s\n' \
+    "$r_def" "$r_np" "$r_ci" "$r_sl" "$SSLYZE_N" >>"$RESULTS"
+  cleanup
+}
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+main() {
+  if [[ -z ${BENCH_IN_NETNS:-} ]]; then
+    prepare
+    if [[ $BENCH_NETNS != 0 ]] && unshare --net true 2>/dev/null; then
+      say "== re-running inside a private network namespace (loopback only)"
+      exec unshare --net -- env BENCH_IN_NETNS=1 bash "${BASH_SOURCE[0]}"
+    fi
+    [[ $BENCH_NETNS == 0 ]] || say "bench: cannot unshare --net; running in the host namespace"
+  else
+    ip link set lo up
+    if has_case fleet; then find_vsftpd; fi
+  fi
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  [[ -x $BIN ]] || die "$BIN missing"
+  machine
+  : >"$RESULTS"
+  local c
+  for c in $CASES; do
+    case $c in
+      dead) case_dead ;;
+      stream) case_stream ;;
+      fleet) case_fleet ;;
+      *) die "unknown case $c" ;;
+    esac
+  done
+  say ""
+  say "== results ($RESULTS): label, n, wall s, endpoints/s, user s, sys s, cpu us/endpoint, max RSS MiB, note"
+  column -t -s $'\t' "$RESULTS" >&2 || cat "$RESULTS" >&2
+}
+
+main "$@"
