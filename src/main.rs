@@ -37,10 +37,16 @@ fn main() -> ExitCode {
             return ExitCode::from(Code::Usage as u8);
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => ExitCode::from(code as u8),
-        Err(e) => {
+    // The event loop runs on a runtime worker, not on this thread: waking
+    // the block_on thread for every event cost a context switch each.
+    match runtime.block_on(async { tokio::spawn(run(cli)).await }) {
+        Ok(Ok(code)) => ExitCode::from(code as u8),
+        Ok(Err(e)) => {
             eprintln!("ftps-scan: error: {e:#}");
+            ExitCode::from(Code::Usage as u8)
+        }
+        Err(e) => {
+            eprintln!("ftps-scan: internal error: {e}");
             ExitCode::from(Code::Usage as u8)
         }
     }
@@ -123,7 +129,6 @@ async fn scan_and_report(
         tokio::select! {
             event = events.recv() => match event {
                 None => break,
-                Some(ScanEvent::Started) => progress.started(),
                 Some(ScanEvent::InputError(e)) => {
                     tally.input_errors += 1;
                     progress.suspend(|| eprintln!("ftps-scan: input error: {e}"));

@@ -227,7 +227,6 @@ impl Signals {
 /// The progress bar: on a terminal only (or when asked), never under cron.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    in_flight: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -249,22 +248,10 @@ impl Progress {
             bar.enable_steady_tick(std::time::Duration::from_millis(250));
             bar
         });
-        Self {
-            bar,
-            in_flight: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    pub fn started(&self) {
-        self.in_flight
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self { bar }
     }
 
     pub fn finished(&self, tally: &Tally) {
-        let in_flight = self
-            .in_flight
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed)
-            .saturating_sub(1);
         if let Some(bar) = &self.bar {
             bar.set_position(tally.endpoints);
             let statuses: Vec<String> = tally
@@ -272,7 +259,7 @@ impl Progress {
                 .iter()
                 .map(|(s, n)| format!("{s} {n}"))
                 .collect();
-            bar.set_message(format!("{in_flight} in flight · {}", statuses.join(", ")));
+            bar.set_message(statuses.join(", "));
         }
     }
 

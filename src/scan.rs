@@ -63,8 +63,6 @@ pub fn format_utc(t: OffsetDateTime) -> String {
 pub enum ScanEvent {
     /// A target line could not be used (bad syntax, unreadable file).
     InputError(TargetError),
-    /// An endpoint is about to be probed (for progress displays).
-    Started,
     /// An endpoint is finished.
     Report(Box<EndpointReport>),
 }
@@ -239,7 +237,6 @@ pub async fn run_scan<I>(
             let ctx = ctx.clone();
             let events = events.clone();
             async move {
-                let _ = events.send(ScanEvent::Started).await;
                 let report = run_isolated(endpoint, ctx).await;
                 let _ = events.send(ScanEvent::Report(Box::new(report))).await;
             }

@@ -26,15 +26,19 @@ pub struct EndpointTls {
     verifier: Arc<RecordingAcceptVerifier>,
 }
 
-impl EndpointTls {
-    pub fn new() -> Self {
+/// The parts of a client configuration every endpoint shares, built once:
+/// building a provider and config per endpoint showed up in dead sweeps.
+fn base_config() -> &'static (Arc<CryptoProvider>, ClientConfig) {
+    static BASE: std::sync::OnceLock<(Arc<CryptoProvider>, ClientConfig)> =
+        std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
         let provider = provider();
-        let verifier = RecordingAcceptVerifier::new(provider.signature_verification_algorithms);
-        let mut config = ClientConfig::builder_with_provider(provider)
+        let placeholder = RecordingAcceptVerifier::new(provider.signature_verification_algorithms);
+        let config = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(rustls::ALL_VERSIONS)
             .map(|b| {
                 b.dangerous()
-                    .with_custom_certificate_verifier(verifier.clone())
+                    .with_custom_certificate_verifier(placeholder.clone())
                     .with_no_client_auth()
             })
             // The ring provider supports both versions; this cannot fail, but
@@ -42,9 +46,21 @@ impl EndpointTls {
             .unwrap_or_else(|_| {
                 ClientConfig::builder()
                     .dangerous()
-                    .with_custom_certificate_verifier(verifier.clone())
+                    .with_custom_certificate_verifier(placeholder)
                     .with_no_client_auth()
             });
+        (provider, config)
+    })
+}
+
+impl EndpointTls {
+    pub fn new() -> Self {
+        let (provider, base) = base_config();
+        let verifier = RecordingAcceptVerifier::new(provider.signature_verification_algorithms);
+        let mut config = base.clone();
+        config
+            .dangerous()
+            .set_certificate_verifier(verifier.clone());
         config.resumption = Resumption::in_memory_sessions(4);
         Self {
             config: Arc::new(config),

@@ -36,7 +36,6 @@ pub async fn scan(targets: &[&str], config: ScanConfig) -> (Vec<EndpointReport>,
         match event {
             ScanEvent::Report(r) => reports.push(*r),
             ScanEvent::InputError(e) => errors.push(e),
-            ScanEvent::Started => {}
         }
     }
     task.await.expect("scan task");
