@@ -155,7 +155,12 @@ pub fn parse_csv(text: &str) -> Result<Snapshot, String> {
     let mut out = Snapshot::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("row {}: {e}", i + 2))?;
-        let cell = |k: usize| record.get(idx[k]).unwrap_or_default().to_string();
+        let cell = |k: usize| {
+            idx.get(k)
+                .and_then(|&i| record.get(i))
+                .unwrap_or_default()
+                .to_string()
+        };
         let target = cell(0);
         let target = target
             .strip_prefix('\'')

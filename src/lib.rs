@@ -6,6 +6,17 @@
 //! [`report::EndpointReport`] → [`policy`] → sinks in [`report`].
 
 #![forbid(unsafe_code)]
+// Network data must never panic the scanner: no unwrap, expect, panic or
+// unchecked indexing in library code (tests may).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod compare;
 pub mod demo;

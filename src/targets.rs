@@ -279,6 +279,7 @@ struct OpenSource {
     reader: Box<dyn BufRead + Send>,
     line_no: u64,
     errors: usize,
+    targets: u64,
 }
 
 impl TargetReader {
@@ -323,6 +324,7 @@ impl TargetReader {
             reader,
             line_no: 0,
             errors: 0,
+            targets: 0,
         });
         Some(Ok(()))
     }
@@ -347,7 +349,18 @@ impl Iterator for TargetReader {
             let read = read_line_capped(&mut open.reader, &mut line, MAX_LINE_BYTES);
             let too_long = match read {
                 Ok(None) => {
+                    // A file that yields nothing is almost always a mistake
+                    // (the wrong file, an empty export): say so.
+                    let empty =
+                        open.targets == 0 && open.errors == 0 && open.source != Source::Flag;
+                    let source = open.source.clone();
                     self.current = None;
+                    if empty {
+                        return Some(Err(TargetError::Unreadable {
+                            origin: source,
+                            message: "holds no targets (empty, or only comments)".into(),
+                        }));
+                    }
                     continue;
                 }
                 Ok(Some(too_long)) => too_long,
@@ -394,6 +407,7 @@ impl Iterator for TargetReader {
                     Ok(text) => match parse_line(text, &self.options) {
                         Ok(None) => continue,
                         Ok(Some(mut spec)) => {
+                            open.targets += 1;
                             spec.input_index = self.next_index;
                             self.next_index += 1;
                             Ok(spec)

@@ -538,3 +538,110 @@ async fn concurrency_is_fitted_to_the_open_file_limit() {
     );
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_user_input_is_named_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead_a = closed_port().await.unwrap();
+    let dead_b = closed_port().await.unwrap();
+    let targets = dir.path().join("targets.txt");
+    let long_line = "a".repeat(1 << 20);
+    std::fs::write(
+        &targets,
+        format!("{dead_a}\n{long_line}\n10.0.0.0/33\n127.0.0.1:0\n127.0.0.1:70000\n{dead_b}\n"),
+    )
+    .unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let out = run_binary(vec![
+        targets.display().to_string(),
+        s("-q"),
+        s("-f"),
+        s("csv"),
+        s("-o"),
+        csv_path.display().to_string(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let t = targets.display().to_string();
+    for (line, why) in [
+        (2, "line longer than 4096 bytes"),
+        (3, "invalid CIDR block \"10.0.0.0/33\""),
+        (4, "port 0 is out of range"),
+        (5, "port 70000 is out of range"),
+    ] {
+        assert!(
+            stderr.contains(&format!("{t}:{line}: {why}")),
+            "line {line}: {stderr}"
+        );
+    }
+    assert_eq!(stderr.lines().count(), 4, "one line per error: {stderr}");
+    assert!(
+        stderr.len() < 2000,
+        "the 1 MB line is not echoed: {} bytes",
+        stderr.len()
+    );
+    let (_, rows) = read_csv(&csv_path);
+    let mut scanned: Vec<String> = rows.iter().map(|r| r["target"].clone()).collect();
+    scanned.sort();
+    let mut want = vec![dead_a.to_string(), dead_b.to_string()];
+    want.sort();
+    assert_eq!(
+        scanned, want,
+        "the good lines around the bad ones were scanned"
+    );
+
+    // An empty file, and one with only comments.
+    for (name, text) in [("empty.txt", ""), ("comments.txt", "# nothing\n\n")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = run_binary(vec![path.display().to_string(), s("-q")]).await;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{}: holds no targets", path.display())),
+            "{stderr}"
+        );
+    }
+
+    // A binary file: named, cut short, nothing scanned, a valid empty CSV.
+    let binary = dir.path().join("image.bin");
+    let bytes: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&binary, bytes).unwrap();
+    let out = run_binary(vec![
+        binary.display().to_string(),
+        s("-q"),
+        s("-f"),
+        s("csv"),
+        s("-o"),
+        csv_path.display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&binary.display().to_string()), "{stderr}");
+    assert!(
+        stderr.lines().count() <= 51,
+        "bad lines are capped: {} lines",
+        stderr.lines().count()
+    );
+    let (header, rows) = read_csv(&csv_path);
+    assert_eq!(header, COLUMNS);
+    assert!(rows.is_empty());
+
+    // Nonsense flag values: clap's usage error, exit 2, the flag named.
+    for args in [
+        vec![s("-t"), s("127.0.0.1"), s("--format"), s("xml")],
+        vec![s("-t"), s("127.0.0.1"), s("--read-timeout=-3")],
+        vec![s("-t"), s("127.0.0.1"), s("--no-such-flag")],
+    ] {
+        let flag = args[2].split('=').next().unwrap().to_string();
+        let out = run_binary(args).await;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&flag), "{flag}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -45,7 +45,11 @@ impl Drop for RawServer {
 
 impl RawServer {
     pub async fn start(script: Vec<Step>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        Self::start_on(script, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(script: Vec<Step>, bind: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let script = Arc::new(script);
         let task = tokio::spawn(async move {
