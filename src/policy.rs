@@ -365,3 +365,277 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::posture::Posture;
+    use crate::report::Phase;
+    use crate::tls::cert::CertificateReport;
+    use crate::tls::versions::{VersionReport, VersionResult};
+
+    /// An `ok` endpoint with a sound certificate and posture: no findings.
+    fn clean() -> EndpointReport {
+        let versions = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+            .iter()
+            .map(|v| VersionResult {
+                version: v.to_string(),
+                verdict: if v.starts_with("TLSv1.2") || v.starts_with("TLSv1.3") {
+                    "accepted"
+                } else {
+                    "rejected"
+                }
+                .into(),
+                ..Default::default()
+            })
+            .collect();
+        EndpointReport {
+            status: Status::Ok,
+            certificate: Some(CertificateReport {
+                subject: "CN=ftp.example".into(),
+                days_left: Some(200),
+                trusted: true,
+                name_match: Some(true),
+                key: "EC-P256".into(),
+                key_bits: Some(256),
+                signature: "ecdsa-with-SHA256".into(),
+                ..Default::default()
+            }),
+            versions: Some(VersionReport {
+                results: versions,
+                anomalies: Vec::new(),
+            }),
+            posture: Some(Posture {
+                cleartext_login: Some("refused".into()),
+                prot_c: Some("refused".into()),
+                pasv_address: Some("192.0.2.1".into()),
+                pasv_address_mismatch: Some(false),
+                pasv_private_address: Some(false),
+                pasv_unspecified_address: Some(false),
+                passive_port: Some("reachable".into()),
+                data_tls: Some("ok".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn ids(mut r: EndpointReport, policy: &Policy) -> Vec<String> {
+        let today = time::Date::from_calendar_date(2026, time::Month::November, 20)
+            .unwrap_or(time::Date::MIN);
+        policy.apply(&mut r, today);
+        r.findings.into_iter().map(|f| f.id).collect()
+    }
+
+    fn version(r: &mut EndpointReport, name: &str, verdict: &str) {
+        if let Some(v) = r
+            .versions
+            .as_mut()
+            .and_then(|v| v.results.iter_mut().find(|x| x.version == name))
+        {
+            v.verdict = verdict.into();
+        }
+    }
+
+    #[test]
+    fn each_finding_comes_from_its_fact_alone() {
+        let p = Policy::default();
+        assert_eq!(
+            ids(clean(), &p),
+            Vec::<String>::new(),
+            "the clean report raises nothing"
+        );
+        type Tweak = fn(&mut EndpointReport);
+        let cases: Vec<(&str, Tweak)> = vec![
+            ("ftp-no-tls", |r| r.status = Status::NoTls),
+            ("tls-handshake-failed", |r| r.status = Status::TlsFailed),
+            ("implicit-not-ftp", |r| {
+                r.status = Status::NotFtp;
+                r.mode = crate::report::Mode::Implicit;
+                r.failed_phase = Some(Phase::GreetingAfterTls);
+            }),
+            ("sslv2-accepted", |r| version(r, "SSLv2", "accepted")),
+            ("sslv3-accepted", |r| version(r, "SSLv3", "accepted")),
+            ("tls1.0-accepted", |r| version(r, "TLSv1.0", "accepted")),
+            ("tls1.1-accepted", |r| version(r, "TLSv1.1", "accepted")),
+            ("tls1.2-not-offered", |r| version(r, "TLSv1.2", "rejected")),
+            ("weak-cipher-accepted", |r| {
+                if let Some(v) = r.versions.as_mut().and_then(|v| v.results.get_mut(4)) {
+                    v.weak_ciphers = vec!["TLS_RSA_WITH_RC4_128_SHA".into()];
+                }
+            }),
+            ("tls-version-intolerance", |r| {
+                if let Some(v) = r.versions.as_mut() {
+                    v.anomalies.push(
+                        "version intolerance: TLSv1.3 probe answered by a silent close".into(),
+                    );
+                }
+            }),
+            ("tls-anomaly", |r| {
+                if let Some(v) = r.versions.as_mut() {
+                    v.anomalies
+                        .push("TLSv1.2: chosen suite was not offered".into());
+                }
+            }),
+            ("cert-expired", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.expired = true;
+                    c.days_left = Some(-3);
+                    c.trusted = false;
+                    c.trust_error = Some("expired".into());
+                }
+            }),
+            ("cert-not-yet-valid", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.not_yet_valid = true;
+                    c.trusted = false;
+                    c.trust_error = Some("not yet valid".into());
+                }
+            }),
+            ("cert-expiring-soon", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.days_left = Some(10);
+                }
+            }),
+            ("cert-untrusted", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.trusted = false;
+                    c.trust_error = Some("unknown issuer".into());
+                }
+            }),
+            ("cert-self-signed", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.self_signed = true;
+                    c.trusted = false;
+                    c.trust_error = Some("unknown issuer".into());
+                }
+            }),
+            ("cert-name-mismatch", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.name_match = Some(false);
+                }
+            }),
+            ("cert-weak-key", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.key = "RSA-1024".into();
+                    c.key_bits = Some(1024);
+                }
+            }),
+            ("cert-weak-signature", |r| {
+                if let Some(c) = r.certificate.as_mut() {
+                    c.signature = "sha1WithRSAEncryption".into();
+                }
+            }),
+            ("cleartext-login-allowed", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.cleartext_login = Some("allowed".into());
+                }
+            }),
+            ("cleartext-data-allowed", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.prot_c = Some("accepted".into());
+                }
+            }),
+            ("pasv-address-mismatch", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.pasv_address_mismatch = Some(true);
+                }
+            }),
+            ("pasv-private-address", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.pasv_address_mismatch = Some(true);
+                    p.pasv_private_address = Some(true);
+                }
+            }),
+            ("pasv-unspecified-address", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.pasv_address_mismatch = Some(true);
+                    p.pasv_unspecified_address = Some(true);
+                }
+            }),
+            ("passive-port-unreachable", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.passive_port = Some("timeout".into());
+                }
+            }),
+            ("data-tls-failed", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.data_tls = Some("failed".into());
+                }
+            }),
+        ];
+        for (id, tweak) in &cases {
+            let mut r = clean();
+            tweak(&mut r);
+            assert_eq!(ids(r, &p), vec![id.to_string()], "{id}");
+        }
+        // Every catalogued finding has its case (tls1.2-accepted needs a policy).
+        for kind in CATALOG {
+            if kind.id != "tls1.2-accepted" {
+                assert!(
+                    cases.iter().any(|(id, _)| *id == kind.id),
+                    "no test for {}",
+                    kind.id
+                );
+            }
+        }
+        let strict = Policy {
+            min_tls_version: "TLSv1.3".into(),
+            ..Policy::default()
+        };
+        assert_eq!(ids(clean(), &strict), vec!["tls1.2-accepted"]);
+    }
+
+    #[test]
+    fn verdicts_follow_severities_and_status() {
+        let mut r = clean();
+        Policy::default().apply(&mut r, time::Date::MIN);
+        assert_eq!(r.verdict, Some(Verdict::Pass));
+        let mut r = clean();
+        if let Some(c) = r.certificate.as_mut() {
+            c.days_left = Some(5);
+        }
+        Policy::default().apply(&mut r, time::Date::MIN);
+        assert_eq!(r.verdict, Some(Verdict::Warn));
+        let mut r = clean();
+        version(&mut r, "TLSv1.0", "accepted");
+        Policy::default().apply(&mut r, time::Date::MIN);
+        assert_eq!(r.verdict, Some(Verdict::Fail));
+        let mut r = clean();
+        r.status = Status::Refused;
+        Policy::default().apply(&mut r, time::Date::MIN);
+        assert_eq!(r.verdict, Some(Verdict::Error));
+    }
+
+    #[test]
+    fn exceptions_apply_to_their_targets_until_they_expire() {
+        let mut policy = Policy::default();
+        policy.exceptions.push(Exception {
+            finding: "cleartext-login-allowed".into(),
+            targets: vec!["192.0.2.9".into()],
+            reason: "legacy partner".into(),
+            expires: time::Date::from_calendar_date(2027, time::Month::January, 1).ok(),
+        });
+        let make = |ip: &str| {
+            let mut r = clean();
+            r.ip = ip.parse().ok();
+            if let Some(p) = r.posture.as_mut() {
+                p.cleartext_login = Some("allowed".into());
+            }
+            r
+        };
+        assert!(ids(make("192.0.2.9"), &policy).is_empty(), "excepted");
+        assert_eq!(
+            ids(make("192.0.2.10"), &policy),
+            vec!["cleartext-login-allowed"],
+            "another target"
+        );
+        let mut late = make("192.0.2.9");
+        policy.apply(
+            &mut late,
+            time::Date::from_calendar_date(2027, time::Month::January, 1)
+                .unwrap_or(time::Date::MAX),
+        );
+        assert_eq!(late.findings.len(), 1, "expired exception");
+    }
+}

@@ -255,9 +255,11 @@ fn endpoint_stream(
     config: Arc<ScanConfig>,
 ) -> std::pin::Pin<Box<dyn Stream<Item = Endpoint> + Send>> {
     let lookups = config.dns_concurrency.max(1);
+    // Unordered: a slow lookup never holds up the targets behind it (the
+    // input order is kept in `input_index`, not in the order of rows).
     let batches = tokio_stream_from(specs)
         .map(move |spec| expand(spec, config.clone()))
-        .buffered(lookups);
+        .buffer_unordered(lookups);
     Box::pin(batches.flat_map(|batch: EndpointBatch| stream::iter(batch)))
 }
 
@@ -463,6 +465,17 @@ mod tests {
             per_shard.iter().all(|&n| n > 40),
             "roughly even: {per_shard:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_spaces_connections() {
+        let limiter = RateLimiter::per_second(5);
+        let start = Instant::now();
+        for _ in 0..11 {
+            limiter.wait().await;
+        }
+        // The first goes at once, the next ten 200 ms apart.
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
 
     #[test]
