@@ -62,20 +62,7 @@ impl Connector {
         if let Some(rate) = &self.rate {
             rate.wait().await;
         }
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Err(_) => {
-                return Err(ConnectFailure {
-                    status: Status::Timeout,
-                    message: format!(
-                        "no answer to TCP connect within {}",
-                        crate::ftp::control::humantime(timeout)
-                    ),
-                })
-            }
-            Ok(Err(e)) => return Err(classify_connect_error(&e)),
-            Ok(Ok(s)) => s,
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = self.connect_within_session(addr, timeout).await?;
         Ok(HostConnection { stream, permit })
     }
 
@@ -97,7 +84,10 @@ impl Connector {
                 ),
             }),
             Ok(Err(e)) => Err(classify_connect_error(&e)),
-            Ok(Ok(s)) => Ok(s),
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                Ok(s)
+            }
         }
     }
 
