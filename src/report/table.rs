@@ -19,15 +19,17 @@ impl<W: Write> TableSink<W> {
     }
 }
 
-const WIDTHS: [usize; 7] = [26, 8, 10, 8, 22, 7, 0];
-const HEADINGS: [&str; 7] = [
-    "ENDPOINT",
-    "MODE",
-    "STATUS",
-    "TLS",
-    "CERTIFICATE",
-    "VERDICT",
-    "NOTES",
+/// Column widths (0: the rest of the line) and headings, one per cell of
+/// [`cells`].
+const COLUMNS: [(&str, usize); 8] = [
+    ("ENDPOINT", 26),
+    ("MODE", 8),
+    ("STATUS", 10),
+    ("TLS", 8),
+    ("ACCEPTS", 16),
+    ("CERTIFICATE", 24),
+    ("VERDICT", 7),
+    ("NOTES", 0),
 ];
 
 fn fit(s: &str, width: usize) -> String {
@@ -43,8 +45,12 @@ fn fit(s: &str, width: usize) -> String {
     }
 }
 
-fn line(cells: &[String]) -> String {
-    let parts: Vec<String> = cells.iter().zip(WIDTHS).map(|(c, w)| fit(c, w)).collect();
+fn line(cells: &[String; 8]) -> String {
+    let parts: Vec<String> = cells
+        .iter()
+        .zip(COLUMNS)
+        .map(|(c, (_, w))| fit(c, w))
+        .collect();
     parts.join(" ").trim_end().to_string()
 }
 
@@ -63,9 +69,12 @@ fn certificate_summary(r: &EndpointReport) -> String {
     if c.not_yet_valid {
         problems.push("not-yet-valid".to_string());
     }
+    // As in the findings: a chain untrusted only because of its dates is
+    // shown as expired / not-yet-valid, not also as untrusted.
+    let dated_only = matches!(c.trust_error.as_deref(), Some("expired" | "not yet valid"));
     if c.self_signed {
         problems.push("self-signed".to_string());
-    } else if !c.trusted {
+    } else if !c.trusted && !dated_only {
         problems.push("untrusted".to_string());
     }
     if c.name_match == Some(false) {
@@ -109,7 +118,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
     fn write(&mut self, r: &EndpointReport) -> io::Result<()> {
         if !self.header_written {
             self.header_written = true;
-            let headings: Vec<String> = HEADINGS.iter().map(|s| s.to_string()).collect();
+            let headings = COLUMNS.map(|(h, _)| h.to_string());
             writeln!(self.out, "{}", line(&headings))?;
         }
         let notes = if r.status != Status::Ok {
@@ -146,5 +155,41 @@ impl<W: Write + Send> Sink for TableSink<W> {
             writeln!(self.out, "(no endpoints scanned)")?;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Mode;
+
+    #[test]
+    fn rows_line_up_under_their_headings() {
+        let mut out = Vec::new();
+        let mut sink = TableSink::new(&mut out);
+        let report = EndpointReport {
+            ip: "127.0.0.1".parse().ok(),
+            port: 2121,
+            mode: Mode::Implicit,
+            status: Status::Refused,
+            error: Some("connection refused".into()),
+            ..Default::default()
+        };
+        sink.write(&report).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let row = lines.next().unwrap();
+        for (heading, cell) in [
+            ("MODE", "implicit"),
+            ("STATUS", "refused"),
+            ("NOTES", "connection refused"),
+        ] {
+            assert_eq!(
+                header.find(heading),
+                row.find(cell),
+                "{heading}:\n{header}\n{row}"
+            );
+        }
     }
 }
