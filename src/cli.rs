@@ -332,8 +332,13 @@ impl ScanArgs {
             follow_pasv_address: self.follow_pasv,
             list: self.list,
         };
-        let mut ports = self.ports.clone();
-        ports.dedup();
+        // `--ports 21,990,21` scans 21 once; the first mention keeps its place.
+        let mut ports: Vec<u16> = Vec::with_capacity(self.ports.len());
+        for p in &self.ports {
+            if !ports.contains(p) {
+                ports.push(*p);
+            }
+        }
         config.ports = ports;
         config.mode = self.mode.map(|m| match m {
             ModeArg::Explicit => Mode::Explicit,

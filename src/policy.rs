@@ -229,16 +229,8 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         _ => {}
     }
     if let Some(v) = &r.versions {
-        let accepted = |name: &str| {
-            v.results
-                .iter()
-                .any(|x| x.version == name && x.verdict == "accepted")
-        };
-        let rejected = |name: &str| {
-            v.results
-                .iter()
-                .any(|x| x.version == name && x.verdict == "rejected")
-        };
+        let accepted = |name: &str| v.verdict_of(name) == Some("accepted");
+        let rejected = |name: &str| v.verdict_of(name) == Some("rejected");
         let floor = crate::policy_file::TLS_VERSIONS
             .iter()
             .position(|v| *v == policy.min_tls_version)

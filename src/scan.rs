@@ -158,6 +158,9 @@ impl RateLimiter {
 #[derive(Debug, Clone)]
 pub struct StopSignal {
     rx: watch::Receiver<bool>,
+    /// For [`StopSignal::never`]: keeps the channel open, since a closed
+    /// channel would read as "stopped".
+    _never: Option<Arc<watch::Sender<bool>>>,
 }
 
 /// The handle that sets a [`StopSignal`].
@@ -168,7 +171,7 @@ pub struct StopHandle {
 
 pub fn stop_signal() -> (StopHandle, StopSignal) {
     let (tx, rx) = watch::channel(false);
-    (StopHandle { tx }, StopSignal { rx })
+    (StopHandle { tx }, StopSignal { rx, _never: None })
 }
 
 impl StopHandle {
@@ -181,8 +184,10 @@ impl StopSignal {
     /// A signal that never fires.
     pub fn never() -> Self {
         let (tx, rx) = watch::channel(false);
-        std::mem::forget(tx);
-        Self { rx }
+        Self {
+            rx,
+            _never: Some(Arc::new(tx)),
+        }
     }
 
     pub fn is_stopped(&self) -> bool {

@@ -645,3 +645,28 @@ async fn bad_user_input_is_named_and_loses_nothing() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_ports_are_scanned_once() {
+    let a = closed_port().await.unwrap().port().to_string();
+    let b = closed_port().await.unwrap().port().to_string();
+    let out = run_binary(vec![
+        s("-t"),
+        s("127.0.0.1"),
+        s("--ports"),
+        format!("{a},{b},{a}"),
+        s("-f"),
+        s("csv"),
+        s("-q"),
+    ])
+    .await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut ports: Vec<String> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap()[4].to_string())
+        .collect();
+    ports.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(ports, want);
+}

@@ -583,16 +583,10 @@ fn check(entry: &Entry, pki: &TestPki) {
     let json = serde_json::to_string_pretty(&r).unwrap();
     let ctx = format!("[{}] {target}\n{json}", entry.name);
     let e = &entry.expect;
+    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
     if std::env::var_os("FTPS_SCAN_REAL_DUMP").is_some() {
         // A one-line digest per entry, for writing a new entry's `expect`.
         let p = r.posture.clone().unwrap_or_default();
-        let accepted: Vec<&str> = r
-            .versions
-            .iter()
-            .flat_map(|v| v.results.iter())
-            .filter(|x| x.verdict == "accepted")
-            .map(|x| x.version.as_str())
-            .collect();
         let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
         eprintln!(
             "DUMP [{}] cleartext={:?} ({:?}) login={:?} prot_p={:?} prot_c={:?} passive={:?} accepted={accepted:?} verdict={:?} findings={ids:?}",
@@ -785,13 +779,6 @@ fn check(entry: &Entry, pki: &TestPki) {
     }
 
     // Versions: exactly the entry's accepted ones.
-    let accepted: Vec<&str> = r
-        .versions
-        .iter()
-        .flat_map(|v| v.results.iter())
-        .filter(|x| x.verdict == "accepted")
-        .map(|x| x.version.as_str())
-        .collect();
     assert_eq!(accepted, e.accepted, "accepted versions {ctx}");
     if tls_session {
         let v = r

@@ -129,37 +129,28 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                 legacy_chain = chain;
             }
             // Judge whatever chain the server showed, even if a later step
-            // failed: a bad certificate must never hide behind a failure. A
-            // server that only speaks legacy TLS still shows its chain in
-            // the clear in its first flight.
-            if report.certificate.is_none() {
-                if let (None, Some((source, chain))) = (tls.recorded_chain(), &legacy_chain) {
-                    let chain: Vec<rustls_pki_types::CertificateDer<'static>> =
-                        chain.iter().map(|der| der.clone().into()).collect();
-                    report.certificate = crate::tls::cert::judge(
-                        &chain,
-                        Some(&server_name),
-                        &ctx.config.trust,
-                        now_utc(),
-                        source,
-                    );
-                }
-            }
-            if report.certificate.is_none() {
-                if let Some(chain) = tls.recorded_chain() {
-                    let source = report
-                        .tls
-                        .as_ref()
-                        .map(|t| format!("{} session", t.version))
-                        .unwrap_or_else(|| "failed handshake".into());
-                    report.certificate = crate::tls::cert::judge(
-                        &chain,
-                        Some(&server_name),
-                        &ctx.config.trust,
-                        now_utc(),
-                        &source,
-                    );
-                }
+            // failed: a bad certificate must never hide behind a failure.
+            // The main session's chain comes first; a server that only
+            // speaks legacy TLS still shows its chain in the clear in the
+            // first flight of a version probe.
+            let session_chain = tls.recorded_chain().map(|chain| {
+                let source = report
+                    .tls
+                    .as_ref()
+                    .map(|t| format!("{} session", t.version))
+                    .unwrap_or_else(|| "failed handshake".into());
+                (source, chain)
+            });
+            let legacy = legacy_chain
+                .map(|(source, chain)| (source, chain.into_iter().map(Into::into).collect()));
+            if let Some((source, chain)) = session_chain.or(legacy) {
+                report.certificate = crate::tls::cert::judge(
+                    &chain,
+                    Some(&server_name),
+                    &ctx.config.trust,
+                    now_utc(),
+                    &source,
+                );
             }
             result
         }

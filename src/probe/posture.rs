@@ -165,6 +165,26 @@ pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext, posture
         .await;
 }
 
+/// Sends one command of the posture checks and reads its reply; a failure
+/// names the command (`no reply to PASV within 10s`), except PASS, whose
+/// argument is a secret.
+async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    command: &str,
+    phase: Phase,
+    ctx: &ProbeContext,
+) -> Result<crate::ftp::Reply, Failure> {
+    let shown = if command.starts_with("PASS ") {
+        "PASS"
+    } else {
+        command
+    };
+    control
+        .command(command, ctx.config.timeouts.read, phase)
+        .await
+        .map_err(|e| Failure::from_ftp(e, &format!("reply to {shown}")))
+}
+
 /// The checks on an established TLS control channel: login, protection
 /// levels, PASV/EPSV, passive-port reachability and data-channel TLS.
 /// Read-only throughout.
@@ -176,58 +196,39 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    let read = ctx.config.timeouts.read;
     let login = &ctx.config.posture.login;
     posture.login_user = Some(login.user.clone());
-    let cmd = |e: crate::ftp::FtpError| Failure::from_ftp(e, "reply");
-    let user = control
-        .command(&format!("USER {}", login.user), read, Phase::Login)
-        .await
-        .map_err(cmd)?;
-    let logged_in = if user.code == 230 {
-        true
-    } else if user.code == 331 || user.code == 332 {
-        // The channel is TLS by construction: this function only accepts a
-        // TLS control connection, so PASS can never travel in clear.
-        let pass = control
-            .command(
+    let user = ask(control, &format!("USER {}", login.user), Phase::Login, ctx).await?;
+    let (login_reply, logged_in) = match user.code {
+        230 => (user, true),
+        331 | 332 => {
+            // The channel is TLS by construction: this function only accepts
+            // a TLS control connection, so PASS can never travel in clear.
+            let pass = ask(
+                control,
                 &format!("PASS {}", login.password.expose()),
-                read,
                 Phase::Login,
+                ctx,
             )
-            .await
-            .map_err(cmd)?;
-        let ok = pass.code == 230 || pass.code == 202;
-        posture.login_reply = Some(pass);
-        ok
-    } else {
-        posture.login_reply = Some(user.clone());
-        false
+            .await?;
+            let ok = matches!(pass.code, 230 | 202);
+            (pass, ok)
+        }
+        _ => (user, false),
     };
-    if posture.login_reply.is_none() {
-        posture.login_reply = Some(user);
-    }
+    posture.login_reply = Some(login_reply);
     posture.login = Some(if logged_in { "ok" } else { "refused" }.into());
     if !logged_in {
         return Ok(());
     }
 
-    let pbsz = control
-        .command("PBSZ 0", read, Phase::Protection)
-        .await
-        .map_err(cmd)?;
+    let pbsz = ask(control, "PBSZ 0", Phase::Protection, ctx).await?;
     posture.pbsz_reply = Some(pbsz);
-    let prot_p = control
-        .command("PROT P", read, Phase::Protection)
-        .await
-        .map_err(cmd)?;
+    let prot_p = ask(control, "PROT P", Phase::Protection, ctx).await?;
     let private_ok = prot_p.code == 200;
     posture.prot_p = Some(if private_ok { "ok" } else { "refused" }.into());
     posture.prot_p_reply = Some(prot_p);
-    let prot_c = control
-        .command("PROT C", read, Phase::Protection)
-        .await
-        .map_err(cmd)?;
+    let prot_c = ask(control, "PROT C", Phase::Protection, ctx).await?;
     posture.prot_c = Some(
         if prot_c.code == 200 {
             "accepted"
@@ -239,10 +240,7 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     posture.prot_c_reply = Some(prot_c);
     if private_ok {
         // Back to private before any data connection.
-        control
-            .command("PROT P", read, Phase::Protection)
-            .await
-            .map_err(cmd)?;
+        ask(control, "PROT P", Phase::Protection, ctx).await?;
     }
 
     check_passive(control, addr, ctx, posture).await?;
@@ -260,12 +258,7 @@ async fn check_passive<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    let read = ctx.config.timeouts.read;
-    let cmd = |e: crate::ftp::FtpError| Failure::from_ftp(e, "reply");
-    let pasv = control
-        .command("PASV", read, Phase::Passive)
-        .await
-        .map_err(cmd)?;
+    let pasv = ask(control, "PASV", Phase::Passive, ctx).await?;
     if pasv.code == 227 {
         match parse_pasv(&pasv.text()) {
             Ok(advertised) => {
@@ -287,10 +280,7 @@ async fn check_passive<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     posture.pasv_reply = Some(pasv);
-    let epsv = control
-        .command("EPSV", read, Phase::Passive)
-        .await
-        .map_err(cmd)?;
+    let epsv = ask(control, "EPSV", Phase::Passive, ctx).await?;
     if epsv.code == 229 {
         match parse_epsv(&epsv.text()) {
             Ok(port) => {
@@ -343,18 +333,11 @@ async fn check_data_channel<S: AsyncRead + AsyncWrite + Unpin>(
     posture: &mut Posture,
 ) -> Result<(), Failure> {
     let timeouts = &ctx.config.timeouts;
-    let cmd = |e: crate::ftp::FtpError| Failure::from_ftp(e, "reply");
-    let reply = control
-        .command("EPSV", timeouts.read, Phase::DataChannel)
-        .await
-        .map_err(cmd)?;
+    let reply = ask(control, "EPSV", Phase::DataChannel, ctx).await?;
     let port = if reply.code == 229 {
         parse_epsv(&reply.text()).ok()
     } else {
-        let pasv = control
-            .command("PASV", timeouts.read, Phase::DataChannel)
-            .await
-            .map_err(cmd)?;
+        let pasv = ask(control, "PASV", Phase::DataChannel, ctx).await?;
         parse_pasv(&pasv.text()).ok().map(|p| p.port)
     };
     let Some(port) = port else {
@@ -372,10 +355,7 @@ async fn check_data_channel<S: AsyncRead + AsyncWrite + Unpin>(
         posture.data_tls_reply = Some(format!("data port {port} not reachable"));
         return Ok(());
     };
-    let mark = control
-        .command("LIST", timeouts.read, Phase::DataChannel)
-        .await
-        .map_err(cmd)?;
+    let mark = ask(control, "LIST", Phase::DataChannel, ctx).await?;
     if mark.class() != 1 {
         posture.data_tls = Some("failed".into());
         posture.data_tls_reply = Some(mark.to_string());
@@ -397,7 +377,7 @@ async fn check_data_channel<S: AsyncRead + AsyncWrite + Unpin>(
             let done = control
                 .read_reply(timeouts.read, Phase::DataChannel)
                 .await
-                .map_err(cmd)?;
+                .map_err(|e| Failure::from_ftp(e, "reply after the data transfer"))?;
             if matches!(read, Ok(Ok(_))) && done.class() == 2 {
                 posture.data_tls = Some("ok".into());
                 posture.list_entries = Some(

@@ -82,9 +82,9 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
     let version = |name: &str| -> String {
         r.versions
             .as_ref()
-            .and_then(|v| v.results.iter().find(|x| x.version == name))
-            .map(|x| x.verdict.clone())
+            .and_then(|v| v.verdict_of(name))
             .unwrap_or_default()
+            .to_string()
     };
     let p_str = |f: fn(&crate::probe::posture::Posture) -> &Option<String>| -> String {
         posture.and_then(|p| f(p).clone()).unwrap_or_default()

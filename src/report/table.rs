@@ -92,15 +92,8 @@ fn accepted_versions(r: &EndpointReport) -> String {
     let Some(v) = &r.versions else {
         return String::new();
     };
-    v.results
-        .iter()
-        .filter(|x| x.verdict == "accepted")
-        .map(|x| {
-            x.version
-                .strip_prefix("TLSv")
-                .unwrap_or(&x.version)
-                .to_string()
-        })
+    v.accepted()
+        .map(|name| name.strip_prefix("TLSv").unwrap_or(name))
         .collect::<Vec<_>>()
         .join(" ")
 }

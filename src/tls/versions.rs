@@ -66,6 +66,14 @@ impl VersionReport {
         out
     }
 
+    /// Names of the accepted versions, lowest first.
+    pub fn accepted(&self) -> impl Iterator<Item = &str> {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == "accepted")
+            .map(|r| r.version.as_str())
+    }
+
     pub fn verdict_of(&self, version: &str) -> Option<&str> {
         self.results
             .iter()
