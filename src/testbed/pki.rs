@@ -38,9 +38,11 @@ pub enum ClientCertPolicy {
     /// A certificate issued by the test CA is required: ProFTPD's
     /// `TLSVerifyClient on`. A client without one fails in the handshake
     /// under TLS 1.2 (the server answers its empty `Certificate` with an
-    /// alert instead of `Finished`); under TLS 1.3 the client's handshake
-    /// completes (it sends its `Finished` first) and its first read gets
-    /// alert 116 `certificate_required`.
+    /// alert instead of `Finished`: rustls sends 116 `certificate_required`
+    /// where OpenSSL servers such as ProFTPD send 40 `handshake_failure`);
+    /// under TLS 1.3 the client's handshake completes (it sends its
+    /// `Finished` first) and its first read gets alert 116
+    /// `certificate_required`.
     Require,
 }
 
