@@ -62,10 +62,11 @@ pub struct ServerSpec {
     /// On `LIST`/`NLST` under `PROT P`, wait for the client's TLS handshake
     /// on the data connection *before* sending `150` (the Node `ftp-srv`
     /// behaviour: its data socket counts as connected only once TLS is up).
-    /// If the data connection is not accepted and its first TLS byte has
-    /// not arrived within this time, or the handshake fails, the answer is
-    /// `425 No connection established` (ftp-srv's text; ftp-srv waits 5 s)
-    /// and no `150` is sent. A client that waits for `150` before starting
+    /// Unless, within this time from the `LIST`, the data connection is
+    /// made and the first byte of its ClientHello has arrived (and then the
+    /// handshake succeeds), the answer is `425 No connection established`
+    /// (ftp-srv's text; ftp-srv waits 5 s) and no `150` is sent. The
+    /// session goes on. A client that waits for `150` before starting
     /// TLS gets the 425. `None` (default): `150` first, then TLS.
     pub data_tls_before_150: Option<Duration>,
     /// After `234` to `AUTH`, the server upgrades the socket only after a
@@ -158,14 +159,16 @@ pub enum ProtC {
     /// `522 Data connections must be encrypted.` before any `150`; the
     /// passive listener is closed without accepting, so no data flows.
     RefuseTransfer,
-    /// unftp (libunftp with `ftps_required` for data, option `all`):
-    /// `PROT C` → `200 PROT OK. Switching data channel to plaintext`, then
-    /// the next `PASV` *and* `EPSV` → `534 A TLS connection is required on
-    /// the data channel` while the protection is clear.
+    /// unftp with `--ftps-required-on-data-channel=all`, as its policy
+    /// reads: `PROT C` → `200 PROT OK. Switching data channel to
+    /// plaintext` (and `PROT P` → `200 PROT OK. Securing data channel`),
+    /// then, while the protection is clear (also before any `PROT`), `PASV`
+    /// *and* `EPSV` → `534 A TLS connection is required on the data
+    /// channel`.
     RefusePassive,
-    /// libunftp exactly: as [`ProtC::RefusePassive`], but only `PASV` is
-    /// checked (its data-channel middleware matches `Command::Pasv` only),
-    /// so after `EPSV` a cleartext `LIST` works.
+    /// unftp as libunftp's code does it: as [`ProtC::RefusePassive`], but
+    /// only `PASV` is checked (its data-channel FTPS middleware matches
+    /// `Command::Pasv` only), so after `EPSV` a cleartext `LIST` works.
     RefusePasvOnly,
     /// `PROT C` → `536 Data connections must be encrypted.`, and a `LIST`
     /// without `PROT P` → `522 Data connections must be encrypted.`: what
@@ -271,8 +274,8 @@ pub struct ServerLog {
     pub data_tls_resumed: Vec<bool>,
     /// Every `LIST`/`NLST` past the passive listener, in order.
     pub transfers: Vec<DataTransfer>,
-    /// Connections on which bytes arrived during [`AuthRace::delay`] and
-    /// were answered with `502 Command not allowed: ...`.
+    /// How many times bytes arrived during [`AuthRace::delay`] and were
+    /// answered with `502 Command not allowed: ...` (once per `AUTH`).
     pub auth_race_lost: usize,
 }
 
