@@ -202,19 +202,16 @@ pub fn now_utc() -> OffsetDateTime {
 /// that echoes the password back must not get it into a report). Done on
 /// the serialized form, so no field is forgotten.
 fn redact_secret(report: &mut EndpointReport, secret: &str) {
-    fn walk(value: &mut serde_json::Value, secret: &str) -> bool {
+    /// Replaces in every string (no short-circuit: all of them); sets `hit`.
+    fn walk(value: &mut serde_json::Value, secret: &str, hit: &mut bool) {
         match value {
             serde_json::Value::String(s) if s.contains(secret) => {
                 *s = s.replace(secret, "***");
-                true
+                *hit = true;
             }
-            serde_json::Value::Array(items) => items
-                .iter_mut()
-                .fold(false, |hit, v| walk(v, secret) || hit),
-            serde_json::Value::Object(map) => map
-                .values_mut()
-                .fold(false, |hit, v| walk(v, secret) || hit),
-            _ => false,
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, secret, hit)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, secret, hit)),
+            _ => {}
         }
     }
     if secret.is_empty() {
@@ -223,7 +220,9 @@ fn redact_secret(report: &mut EndpointReport, secret: &str) {
     let Ok(mut value) = serde_json::to_value(&*report) else {
         return;
     };
-    if !walk(&mut value, secret) {
+    let mut hit = false;
+    walk(&mut value, secret, &mut hit);
+    if !hit {
         return;
     }
     match serde_json::from_value::<EndpointReport>(value) {

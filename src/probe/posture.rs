@@ -394,8 +394,12 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     }
     check_cleartext_data(control, &session, ctx, posture).await?;
     if private_ok {
-        // Leave the session as we found it.
         ask(control, "PROT P", Phase::Protection, ctx).await?;
+    }
+    // Last, because vsftpd ends the whole session when it refuses a fresh
+    // data-channel session (after its `522`).
+    if data && private_ok && posture.data_tls_reuse_required.is_none() {
+        check_session_reuse(control, &session, ctx, posture).await?;
     }
     Ok(())
 }
@@ -588,10 +592,8 @@ enum Protected {
     Failed(String),
 }
 
-/// The protected data checks: a listing of the login directory over TLS
-/// resuming the control session (what a real client does), then, when
-/// that worked on a resumed session, the same on a fresh session: refused
-/// means the server requires session reuse.
+/// The protected data check: a listing of the login directory over TLS
+/// resuming the control session, what a real client does.
 async fn check_protected_data<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
     session: &SessionContext<'_>,
@@ -606,14 +608,26 @@ async fn check_protected_data<S: AsyncRead + AsyncWrite + Unpin>(
             if !resumed {
                 // It already took a session it had not seen before.
                 posture.data_tls_reuse_required = Some(false);
-                return Ok(());
             }
         }
         Protected::Failed(why) => {
             posture.data_tls = Some(DataTls::Failed);
             posture.data_tls_reply = Some(why);
-            return Ok(());
         }
+    }
+    Ok(())
+}
+
+/// After a protected listing that worked on a resumed session, the same on
+/// a fresh session: refused means the server requires session reuse.
+async fn check_session_reuse<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    session: &SessionContext<'_>,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Result<(), Failure> {
+    if posture.data_tls != Some(DataTls::Ok) {
+        return Ok(());
     }
     match protected_listing(control, session, true, ctx).await? {
         Protected::Done { .. } => posture.data_tls_reuse_required = Some(false),
@@ -739,13 +753,13 @@ where
     let mut shaken: Option<Result<T, HandshakeError>> = None;
     loop {
         match &mark {
-            Some(Ok(reply)) if reply.class() == 1 => {
-                if shaken.is_some() {
-                    break;
-                }
-            }
+            // A preliminary reply: the transfer needs the handshake too.
+            Some(Ok(reply)) if reply.class() == 1 => {}
             Some(_) => break,
             None => {}
+        }
+        if mark.is_some() && shaken.is_some() {
+            break;
         }
         tokio::select! {
             reply = &mut read, if mark.is_none() => mark = Some(reply),
