@@ -551,7 +551,17 @@ async fn open_data_connection<S: AsyncRead + AsyncWrite + Unpin>(
     addr: SocketAddr,
     ctx: &ProbeContext,
 ) -> Result<DataConnection, Failure> {
-    let target = if ipv6_peer(addr) {
+    open_data_connection_via(control, addr, ipv6_peer(addr), ctx).await
+}
+
+/// As [`open_data_connection`], with EPSV or PASV chosen by the caller.
+async fn open_data_connection_via<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    addr: SocketAddr,
+    epsv: bool,
+    ctx: &ProbeContext,
+) -> Result<DataConnection, Failure> {
+    let target = if epsv {
         let reply = ask(control, "EPSV", Phase::DataChannel, ctx).await?;
         if reply.code != 229 {
             return Ok(DataConnection::Refused(reply));
@@ -888,7 +898,17 @@ async fn cleartext_listing<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
 ) -> Result<Cleartext, Failure> {
     let timeouts = &ctx.config.timeouts;
-    let mut data = match open_data_connection(control, addr, ctx).await? {
+    let mut opened = open_data_connection(control, addr, ctx).await?;
+    if matches!(opened, DataConnection::Refused(_)) && !ipv6_peer(addr) {
+        // A server may police PASV and forget EPSV (libunftp checks only
+        // PASV): a client using EPSV would still move data in clear.
+        if let DataConnection::Open(stream) =
+            open_data_connection_via(control, addr, true, ctx).await?
+        {
+            opened = DataConnection::Open(stream);
+        }
+    }
+    let mut data = match opened {
         DataConnection::Open(stream) => stream,
         DataConnection::Refused(reply) => {
             return Ok(Cleartext::Refused(
