@@ -427,3 +427,46 @@ async fn ipv6_uses_epsv_and_raises_no_pasv_findings() {
     let ids = findings(&r);
     assert!(!ids.iter().any(|id| id.starts_with("pasv-")), "{ids:?}");
 }
+
+#[tokio::test]
+async fn line_breaks_in_credentials_and_empty_password_files_are_usage_errors() {
+    let pki = TestPki::new("facts CA").unwrap();
+    let server = start(&pki, ServerSpec::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty-password");
+    std::fs::write(&empty, "\n").unwrap();
+    let target = server.addr.to_string();
+    let s = |x: &str| x.to_string();
+    let cases: Vec<(Vec<String>, Vec<(String, String)>, &str)> = vec![
+        (
+            vec![s("--user"), s("bob\r\nDELE x")],
+            vec![(s("FTPS_SCAN_PASSWORD"), s("pw"))],
+            "user name contains CR or LF",
+        ),
+        (
+            vec![s("--user"), s("bob")],
+            vec![(s("FTPS_SCAN_PASSWORD"), s("pw\nSITE CHMOD 777 /"))],
+            "FTPS_SCAN_PASSWORD: the password contains CR or LF",
+        ),
+        (
+            vec![
+                s("--user"),
+                s("bob"),
+                s("--password-file"),
+                empty.display().to_string(),
+            ],
+            vec![],
+            "is empty",
+        ),
+        (vec![s("--list")], vec![], "--list was removed"),
+    ];
+    for (mut args, env, why) in cases {
+        args.extend([s("-t"), target.clone(), s("-q")]);
+        let out = support::run_binary_env(args.clone(), env).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "nothing scanned: {args:?}");
+    }
+    assert_eq!(server.log().connections, 0, "nothing reached the server");
+}
