@@ -197,21 +197,28 @@ impl Policy {
                 detail,
             });
         }
-        let worst = findings.iter().map(|f| f.severity).max();
         let verdict = if matches!(
             report.status,
             Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp
         ) {
-            match worst {
-                Some(s) if s >= Severity::High => Verdict::Fail,
-                Some(Severity::Medium) => Verdict::Warn,
-                _ => Verdict::Pass,
-            }
+            findings_verdict(&findings)
         } else {
             Verdict::Error
         };
         report.findings = findings;
         report.verdict = Some(verdict);
+    }
+}
+
+/// The verdict findings alone call for: `fail` from a high or critical one,
+/// `warn` from a medium one, else `pass`. An endpoint whose assessment
+/// stopped early has the verdict `error` whatever its findings; the exit
+/// code still weighs the findings it recorded with this.
+pub fn findings_verdict(findings: &[Finding]) -> Verdict {
+    match findings.iter().map(|f| f.severity).max() {
+        Some(s) if s >= Severity::High => Verdict::Fail,
+        Some(Severity::Medium) => Verdict::Warn,
+        _ => Verdict::Pass,
     }
 }
 
