@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ftps_scan::probe::posture::{LoginConfig, PostureConfig, Secret};
+use ftps_scan::probe::posture::{LoginConfig, LoginConfigError, PostureConfig, Secret};
 use ftps_scan::scan::Shard;
 use ftps_scan::targets::{InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
 use ftps_scan::tls::trust::{TrustSource, TrustStore};
@@ -127,10 +127,22 @@ pub struct ScanArgs {
     #[arg(long)]
     pub follow_pasv: bool,
 
-    /// LIST the login directory over the protected data channel: checks
-    /// data-channel TLS and session reuse (read-only; entry count only).
+    /// Skip the data checks (on by default: a protected LIST over TLS
+    /// resuming the control session, the same on a fresh session, and a
+    /// cleartext LIST of a path that does not exist after PROT C). Read-only.
     #[arg(long)]
+    pub no_data: bool,
+
+    /// Removed: the data channel is checked by default now (see --no-data).
+    #[arg(long, hide = true)]
     pub list: bool,
+
+    /// Send a named --user's password even when the server's certificate
+    /// is not trusted, not valid for the name, or its handshake signature
+    /// was not verified (labs only: on a sweep, every rogue host or man in
+    /// the middle would get the password).
+    #[arg(long, requires = "user")]
+    pub send_password_unverified: bool,
 
     /// Scan only shard K of N (0-based): N runs with K = 0..N-1 cover every
     /// endpoint exactly once.
@@ -308,30 +320,43 @@ impl ScanArgs {
         let Some(user) = &self.user else {
             return Ok(LoginConfig::default());
         };
-        let password = match (&self.password_file, std::env::var("FTPS_SCAN_PASSWORD")) {
+        let (password, source) = match (&self.password_file, std::env::var("FTPS_SCAN_PASSWORD")) {
             (Some(path), _) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read password file {}", path.display()))?;
-                text.lines().next().unwrap_or_default().to_string()
+                let first = text.lines().next().unwrap_or_default().to_string();
+                if first.is_empty() {
+                    bail!(
+                        "password file {} is empty (its first line is the password)",
+                        path.display()
+                    );
+                }
+                (first, format!("password file {}", path.display()))
             }
-            (None, Ok(p)) => p,
+            (None, Ok(p)) => (p, "FTPS_SCAN_PASSWORD".to_string()),
             (None, Err(_)) => bail!(
                 "--user needs a password: set FTPS_SCAN_PASSWORD or pass --password-file FILE"
             ),
         };
-        Ok(LoginConfig {
-            user: user.clone(),
-            password: Secret::new(password),
+        LoginConfig::new(user.clone(), Secret::new(password)).map_err(|e| match e {
+            LoginConfigError::EmptyPassword | LoginConfigError::PasswordHasLineBreak => {
+                anyhow::anyhow!("{source}: {e}")
+            }
+            _ => anyhow::anyhow!("--user: {e}"),
         })
     }
 
     pub fn config(&self, trust: TrustStore) -> Result<ScanConfig> {
+        if self.list {
+            bail!("--list was removed: the data channel is now checked by default (--no-data skips it)");
+        }
         let mut config = ScanConfig::new(trust);
         config.posture = PostureConfig {
             enabled: !self.no_posture,
             login: self.login()?,
             follow_pasv_address: self.follow_pasv,
-            list: self.list,
+            data: !self.no_data,
+            send_password_unverified: self.send_password_unverified,
         };
         // `--ports 21,990,21` scans 21 once; the first mention keeps its place.
         let mut ports: Vec<u16> = Vec::with_capacity(self.ports.len());

@@ -33,7 +33,7 @@ pub mod tls;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use report::{EndpointReport, Mode, Phase, Status};
+pub use report::{ClientCert, EndpointReport, Mode, Phase, Status};
 
 /// Deadlines per phase. Each network wait has one.
 #[derive(Debug, Clone)]

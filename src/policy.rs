@@ -118,6 +118,8 @@ pub const CATALOG: &[FindingKind] = &[
     FindingKind { id: "pasv-private-address", severity: Severity::Medium, summary: "a public server advertises a private PASV address (NAT misconfiguration)", standard: "" },
     FindingKind { id: "pasv-unspecified-address", severity: Severity::Low, summary: "the PASV reply names 0.0.0.0", standard: "" },
     FindingKind { id: "passive-port-unreachable", severity: Severity::Medium, summary: "the advertised passive port cannot be reached (firewall passive range)", standard: "" },
+    FindingKind { id: "client-cert-required", severity: Severity::Info, summary: "the server requires a TLS client certificate (mTLS); the scanner has none, so the FTP posture behind the handshake was not assessed", standard: "" },
+    FindingKind { id: "data-tls-reuse-required", severity: Severity::Info, summary: "a data connection on a fresh TLS session is refused: clients without TLS session reuse (Python's ftplib, many scripts) cannot transfer", standard: "RFC 4217 section 10.2" },
     FindingKind { id: "data-tls-failed", severity: Severity::Medium, summary: "no TLS session could be set up on the data channel after PROT P", standard: "RFC 4217 section 10" },
 ];
 
@@ -200,7 +202,11 @@ impl Policy {
         }
         let verdict = if matches!(
             report.status,
-            Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp
+            Status::Ok
+                | Status::NoTls
+                | Status::TlsFailed
+                | Status::ClientCertRequired
+                | Status::NotFtp
         ) {
             findings_verdict(&findings)
         } else {
@@ -230,6 +236,9 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         Status::NoTls => out.push(("ftp-no-tls", r.error.clone().unwrap_or_default())),
         Status::TlsFailed => {
             out.push(("tls-handshake-failed", r.error.clone().unwrap_or_default()))
+        }
+        Status::ClientCertRequired => {
+            out.push(("client-cert-required", r.error.clone().unwrap_or_default()))
         }
         Status::NotFtp if r.mode == Mode::Implicit => {
             out.push(("implicit-not-ftp", r.error.clone().unwrap_or_default()))
@@ -325,7 +334,8 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         }
     }
     if let Some(p) = &r.posture {
-        if p.cleartext_login.as_deref() == Some("allowed") {
+        use crate::probe::posture::{CleartextLogin, DataTls, PassivePort, ProtC};
+        if p.cleartext_login == Some(CleartextLogin::Allowed) {
             out.push((
                 "cleartext-login-allowed",
                 p.cleartext_login_reply
@@ -334,8 +344,17 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
                     .unwrap_or_default(),
             ));
         }
-        if p.prot_c.as_deref() == Some("accepted") {
-            out.push(("cleartext-data-allowed", "PROT C accepted".into()));
+        if p.prot_c == Some(ProtC::Accepted) {
+            out.push((
+                "cleartext-data-allowed",
+                format!(
+                    "a cleartext transfer completed after PROT C ({})",
+                    p.prot_c_transfer_reply
+                        .as_ref()
+                        .map(|x| x.to_string())
+                        .unwrap_or_default()
+                ),
+            ));
         }
         if p.pasv_unspecified_address == Some(true) {
             out.push(("pasv-unspecified-address", "PASV advertised 0.0.0.0".into()));
@@ -350,17 +369,29 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
                 p.pasv_address.clone().unwrap_or_default(),
             ));
         }
-        if matches!(p.passive_port.as_deref(), Some("refused" | "timeout")) {
+        if let Some(
+            reach @ (PassivePort::Refused | PassivePort::Timeout | PassivePort::Unreachable),
+        ) = p.passive_port
+        {
             out.push((
                 "passive-port-unreachable",
                 format!(
                     "port {} {}",
-                    p.pasv_port.map(|x| x.to_string()).unwrap_or_default(),
-                    p.passive_port.clone().unwrap_or_default()
+                    p.pasv_port
+                        .or(p.epsv_port)
+                        .map(|x| x.to_string())
+                        .unwrap_or_default(),
+                    reach
                 ),
             ));
         }
-        if p.data_tls.as_deref() == Some("failed") {
+        if p.data_tls_reuse_required == Some(true) {
+            out.push((
+                "data-tls-reuse-required",
+                p.data_tls_fresh_reply.clone().unwrap_or_default(),
+            ));
+        }
+        if p.data_tls == Some(DataTls::Failed) {
             out.push((
                 "data-tls-failed",
                 p.data_tls_reply.clone().unwrap_or_default(),
@@ -373,7 +404,7 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::posture::Posture;
+    use crate::probe::posture::{CleartextLogin, DataTls, PassivePort, Posture, ProtC};
     use crate::report::Phase;
     use crate::tls::cert::CertificateReport;
     use crate::tls::versions::{VersionReport, VersionResult};
@@ -407,17 +438,17 @@ mod tests {
             }),
             versions: Some(VersionReport {
                 results: versions,
-                anomalies: Vec::new(),
+                ..Default::default()
             }),
             posture: Some(Posture {
-                cleartext_login: Some("refused".into()),
-                prot_c: Some("refused".into()),
+                cleartext_login: Some(CleartextLogin::Refused),
+                prot_c: Some(ProtC::Refused),
                 pasv_address: Some("192.0.2.1".into()),
                 pasv_address_mismatch: Some(false),
                 pasv_private_address: Some(false),
                 pasv_unspecified_address: Some(false),
-                passive_port: Some("reachable".into()),
-                data_tls: Some("ok".into()),
+                passive_port: Some(PassivePort::Reachable),
+                data_tls: Some(DataTls::Ok),
                 ..Default::default()
             }),
             ..Default::default()
@@ -453,6 +484,14 @@ mod tests {
         let cases: Vec<(&str, Tweak)> = vec![
             ("ftp-no-tls", |r| r.status = Status::NoTls),
             ("tls-handshake-failed", |r| r.status = Status::TlsFailed),
+            ("client-cert-required", |r| {
+                r.status = Status::ClientCertRequired
+            }),
+            ("data-tls-reuse-required", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.data_tls_reuse_required = Some(true);
+                }
+            }),
             ("implicit-not-ftp", |r| {
                 r.status = Status::NotFtp;
                 r.mode = crate::report::Mode::Implicit;
@@ -537,12 +576,12 @@ mod tests {
             }),
             ("cleartext-login-allowed", |r| {
                 if let Some(p) = r.posture.as_mut() {
-                    p.cleartext_login = Some("allowed".into());
+                    p.cleartext_login = Some(CleartextLogin::Allowed);
                 }
             }),
             ("cleartext-data-allowed", |r| {
                 if let Some(p) = r.posture.as_mut() {
-                    p.prot_c = Some("accepted".into());
+                    p.prot_c = Some(ProtC::Accepted);
                 }
             }),
             ("pasv-address-mismatch", |r| {
@@ -564,12 +603,12 @@ mod tests {
             }),
             ("passive-port-unreachable", |r| {
                 if let Some(p) = r.posture.as_mut() {
-                    p.passive_port = Some("timeout".into());
+                    p.passive_port = Some(PassivePort::Timeout);
                 }
             }),
             ("data-tls-failed", |r| {
                 if let Some(p) = r.posture.as_mut() {
-                    p.data_tls = Some("failed".into());
+                    p.data_tls = Some(DataTls::Failed);
                 }
             }),
         ];
@@ -593,6 +632,25 @@ mod tests {
             ..Policy::default()
         };
         assert_eq!(ids(clean(), &strict), vec!["tls1.2-accepted"]);
+    }
+
+    #[test]
+    fn every_unreachable_passive_outcome_is_a_finding() {
+        for outcome in [
+            PassivePort::Refused,
+            PassivePort::Timeout,
+            PassivePort::Unreachable,
+        ] {
+            let mut r = clean();
+            if let Some(p) = r.posture.as_mut() {
+                p.passive_port = Some(outcome);
+            }
+            assert_eq!(
+                ids(r, &Policy::default()),
+                vec!["passive-port-unreachable"],
+                "{outcome}"
+            );
+        }
     }
 
     #[test]
@@ -629,7 +687,7 @@ mod tests {
             let mut r = clean();
             r.ip = ip.parse().ok();
             if let Some(p) = r.posture.as_mut() {
-                p.cleartext_login = Some("allowed".into());
+                p.cleartext_login = Some(CleartextLogin::Allowed);
             }
             r
         };

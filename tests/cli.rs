@@ -157,7 +157,19 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
     assert_eq!(r["pasv_private_address"], "no");
     assert_eq!(r["passive_port"], "reachable");
     assert!(r["epsv_port"].parse::<u16>().unwrap() > 0);
-    assert_eq!(r["data_tls"], "", "no --list, no data channel");
+    assert_eq!(
+        r["data_tls"], "ok",
+        "the data channel is checked by default"
+    );
+    assert_eq!(r["data_tls_resumed"], "yes");
+    assert_eq!(r["data_tls_reuse_required"], "no");
+    assert_eq!(r["prot_c_reply"], "536 Data connections must be encrypted.");
+    assert_eq!(
+        r["prot_c_transfer_reply"],
+        "536 Data connections must be encrypted."
+    );
+    assert_eq!(r["client_cert"], "none");
+    assert_eq!(r["auth_tls_race"], "no");
 
     let r = row(format!("ftps://{}", expired.addr));
     assert_eq!(r["input_index"], "1");
@@ -389,7 +401,6 @@ async fn password_never_appears_in_any_output() {
             refusing.addr.to_string(),
             s("--user"),
             s("alice"),
-            s("--list"),
             s("--ca-file"),
             ca.display().to_string(),
             s("--csv"),
@@ -417,7 +428,10 @@ async fn password_never_appears_in_any_output() {
         .iter()
         .find(|r| r.port == server.addr.port())
         .unwrap();
-    assert_eq!(ok.posture.as_ref().unwrap().login.as_deref(), Some("ok"));
+    assert_eq!(
+        ok.posture.as_ref().unwrap().login.map(|v| v.as_str()),
+        Some("ok")
+    );
     assert_eq!(
         ok.posture.as_ref().unwrap().login_user.as_deref(),
         Some("alice")
@@ -427,7 +441,7 @@ async fn password_never_appears_in_any_output() {
         .find(|r| r.port == refusing.addr.port())
         .unwrap();
     assert_eq!(
-        refused.posture.as_ref().unwrap().login.as_deref(),
+        refused.posture.as_ref().unwrap().login.map(|v| v.as_str()),
         Some("refused")
     );
     // The password did reach the server, under TLS only.

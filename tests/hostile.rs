@@ -234,13 +234,16 @@ async fn bad_passive(pasv: &str, epsv: &str) -> EndpointReport {
         Step::ReadLine,
         Step::Send(b"200 PROT P\r\n".to_vec()),
         Step::ReadLine,
-        Step::Send(b"536 no PROT C\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"200 PROT P\r\n".to_vec()),
-        Step::ReadLine,
         Step::Send(format!("{pasv}\r\n").into_bytes()),
         Step::ReadLine,
         Step::Send(format!("{epsv}\r\n").into_bytes()),
+        // The data check asks for a passive port again.
+        Step::ReadLine,
+        Step::Send(format!("{pasv}\r\n").into_bytes()),
+        Step::ReadLine,
+        Step::Send(b"536 no PROT C\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"200 PROT P\r\n".to_vec()),
         Step::ReadLine,
         Step::Send(b"221 bye\r\n".to_vec()),
     ]);
@@ -278,6 +281,8 @@ async fn malformed_pasv_and_epsv_replies() {
         let error = p.passive_port_error.unwrap_or_default();
         assert!(error.contains(why), "{error:?} lacks {why:?}");
         assert_eq!(p.pasv_reply.unwrap().to_string(), pasv);
+        assert_eq!(p.data_tls.map(|v| v.as_str()), Some("failed"));
+        assert_eq!(p.error, None, "{:?}", p.error);
     }
 }
 
@@ -331,7 +336,7 @@ async fn hostile_endpoints_leave_the_others_unaffected() {
             .as_ref()
             .unwrap()
             .cleartext_login
-            .as_deref(),
+            .map(|v| v.as_str()),
         Some("refused")
     );
     let statuses: Vec<Status> = reports.iter().map(|r| r.status).collect();

@@ -556,7 +556,6 @@ fn scan_with_binary(target: &str, pki: &TestPki) -> (EndpointReport, i32) {
         .arg(&ca)
         .args(["--connect-timeout", "3", "--read-timeout", "5"])
         // Data-channel TLS with session reuse (vsftpd and ProFTPD demand it).
-        .arg("--list")
         .args(["--tls-timeout", "5"])
         .output()
         .expect("run ftps-scan");
@@ -589,14 +588,21 @@ fn check(entry: &Entry, pki: &TestPki) {
         let p = r.posture.clone().unwrap_or_default();
         let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
         eprintln!(
-            "DUMP [{}] cleartext={:?} ({:?}) login={:?} prot_p={:?} prot_c={:?} passive={:?} accepted={accepted:?} verdict={:?} findings={ids:?}",
+            "DUMP [{}] cleartext={:?} ({:?}) login={:?} prot_p={:?} prot_c={:?} ({:?} / {:?}) passive={:?} data_tls={:?} resumed={:?} reuse_required={:?} ({:?}) client_cert={:?} accepted={accepted:?} verdict={:?} findings={ids:?}",
             entry.name,
             p.cleartext_login,
             p.cleartext_login_reply.map(|x| x.to_string()),
             p.login,
             p.prot_p,
             p.prot_c,
+            p.prot_c_reply.map(|x| x.to_string()),
+            p.prot_c_transfer_reply.map(|x| x.to_string()),
             p.passive_port,
+            p.data_tls,
+            p.data_tls_resumed,
+            p.data_tls_reuse_required,
+            p.data_tls_fresh_reply,
+            r.client_cert,
             r.verdict
         );
     }
@@ -614,9 +620,17 @@ fn check(entry: &Entry, pki: &TestPki) {
     if e.status == Status::Ok {
         assert_eq!(r.failed_phase, None, "{ctx}");
         assert_eq!(r.error, None, "{ctx}");
+        // vsftpd ends the session when it refuses the fresh-session data
+        // connection (the session-reuse check, the last step), so its QUIT
+        // goes unanswered; the others answer it inside TLS.
+        let want_quit = if entry.spec.server == Vsftpd {
+            None
+        } else {
+            Some(221)
+        };
         assert_eq!(
             r.ftp.quit_reply.as_ref().map(|q| q.code),
-            Some(221),
+            want_quit,
             "QUIT inside TLS {ctx}"
         );
     }
@@ -720,10 +734,12 @@ fn check(entry: &Entry, pki: &TestPki) {
     }
 
     // Posture, from the configuration: a login over a plain channel is
-    // refused exactly when the entry requires TLS for login (explicit only);
-    // PROT C is refused only by ProFTPD's `TLSRequired on`, which covers
-    // the data channel (vsftpd's force_anon_logins_ssl and Pure-FTPd's -Y 2
-    // do not).
+    // refused exactly when the entry requires TLS for login (explicit only).
+    // A cleartext transfer after PROT C is refused when the configuration
+    // protects the data channel too: vsftpd's force_anon_data_ssl (it still
+    // answers `200 PROT now Clear.`, then `522` to the transfer) and
+    // ProFTPD's `TLSRequired on` (`534` to PROT C itself); Pure-FTPd's -Y 2
+    // protects only the control channel, and the cleartext transfer works.
     let posture = r.posture.clone().unwrap_or_default();
     let want_cleartext = match (entry.spec.implicit, entry.login_requires_tls) {
         (true, _) => None,
@@ -731,33 +747,103 @@ fn check(entry: &Entry, pki: &TestPki) {
         (false, false) => Some("allowed"),
     };
     assert_eq!(
-        posture.cleartext_login.as_deref(),
+        posture.cleartext_login.map(|v| v.as_str()),
         want_cleartext,
         "cleartext login {ctx}"
     );
     let tls_session = e.tls_version.is_some();
-    let want_prot_c = match (
-        tls_session,
-        entry.spec.server == Proftpd && entry.spec.tls == Tls::Required,
-    ) {
+    let data_protected =
+        entry.spec.server != PureFtpd && (entry.spec.tls == Tls::Required || entry.spec.implicit);
+    let want_prot_c = match (tls_session, data_protected) {
         (false, _) => None,
         (true, true) => Some("refused"),
         (true, false) => Some("accepted"),
     };
-    assert_eq!(posture.prot_c.as_deref(), want_prot_c, "PROT C {ctx}");
+    assert_eq!(
+        posture.prot_c.map(|v| v.as_str()),
+        want_prot_c,
+        "PROT C {ctx}"
+    );
+    if tls_session {
+        let decided = posture
+            .prot_c_transfer_reply
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default();
+        let want_decided = match (entry.spec.server, data_protected) {
+            (Vsftpd, true) => "522 Data connections must be encrypted.",
+            (Vsftpd, false) => "226 Directory send OK.",
+            (Proftpd, true) => "534 Unwilling to accept security parameters",
+            (Proftpd, false) => "226 Transfer complete",
+            (PureFtpd, _) => "226 Options: -l;0 matches total",
+        };
+        assert_eq!(decided, want_decided, "PROT C transfer reply {ctx}");
+        if entry.spec.server == Vsftpd {
+            assert_eq!(
+                posture
+                    .prot_c_reply
+                    .as_ref()
+                    .map(|x| x.to_string())
+                    .as_deref(),
+                Some("200 PROT now Clear."),
+                "vsftpd agrees to PROT C whatever it does next {ctx}"
+            );
+        }
+        // A path that does not exist; ProFTPD answers `450 ...: No such
+        // file or directory` to that before any data connection, so for
+        // the anonymous login its (public) login directory is listed.
+        let want_path = match (entry.spec.server, data_protected) {
+            (Proftpd, true) => None,
+            (Proftpd, false) => Some("(login directory)"),
+            _ => Some(ftps_scan::probe::posture::NONEXISTENT_PATH),
+        };
+        assert_eq!(
+            posture.prot_c_transfer_path.as_deref(),
+            want_path,
+            "what the cleartext transfer listed {ctx}"
+        );
+    }
+    // vsftpd demands TLS session reuse on the data channel
+    // (require_ssl_reuse=YES by default, `522 SSL connection failed: session
+    // reuse required`); the harness's ProFTPD runs with
+    // NoSessionReuseRequired and Pure-FTPd demands nothing.
+    let want_reuse_required = tls_session.then_some(entry.spec.server == Vsftpd);
+    assert_eq!(
+        posture.data_tls_reuse_required, want_reuse_required,
+        "session reuse required {ctx}"
+    );
+    if want_reuse_required == Some(true) {
+        assert_eq!(
+            posture.data_tls_fresh_reply.as_deref(),
+            Some("522 SSL connection failed: session reuse required"),
+            "{ctx}"
+        );
+    }
+    // vsftpd asks for a client certificate by default (ssl_request_cert)
+    // and works without one.
+    let want_client_cert = tls_session.then_some(if entry.spec.server == Vsftpd {
+        ftps_scan::ClientCert::Requested
+    } else {
+        ftps_scan::ClientCert::None
+    });
+    assert_eq!(r.client_cert, want_client_cert, "client_cert {ctx}");
     if tls_session {
         assert_eq!(
-            posture.login.as_deref(),
+            posture.login.map(|v| v.as_str()),
             Some("ok"),
             "anonymous login over TLS {ctx}"
         );
-        assert_eq!(posture.prot_p.as_deref(), Some("ok"), "{ctx}");
+        assert_eq!(posture.prot_p.map(|v| v.as_str()), Some("ok"), "{ctx}");
         assert_eq!(posture.pasv_address.as_deref(), Some("127.0.0.1"), "{ctx}");
         assert_eq!(posture.pasv_address_mismatch, Some(false), "{ctx}");
-        assert_eq!(posture.passive_port.as_deref(), Some("reachable"), "{ctx}");
+        assert_eq!(
+            posture.passive_port.map(|v| v.as_str()),
+            Some("reachable"),
+            "{ctx}"
+        );
         assert!(posture.epsv_port.is_some(), "{ctx}");
         assert_eq!(
-            posture.data_tls.as_deref(),
+            posture.data_tls.map(|v| v.as_str()),
             Some("ok"),
             "data-channel TLS {ctx}"
         );
@@ -798,6 +884,9 @@ fn check(entry: &Entry, pki: &TestPki) {
     }
     if want_prot_c == Some("accepted") {
         want.push("cleartext-data-allowed");
+    }
+    if want_reuse_required == Some(true) {
+        want.push("data-tls-reuse-required");
     }
     for (version, id) in [
         ("TLSv1.0", "tls1.0-accepted"),

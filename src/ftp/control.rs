@@ -148,6 +148,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
         timeout: Duration,
         phase: Phase,
     ) -> Result<(), FtpError> {
+        // Nothing the user gave may smuggle a second command onto the wire.
+        if command.contains(['\r', '\n']) {
+            return Err(FtpError {
+                phase,
+                kind: FtpErrorKind::Io(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "refusing to send a command containing CR or LF",
+                )),
+            });
+        }
         let line = format!("{command}\r\n");
         let write = async {
             self.stream.write_all(line.as_bytes()).await?;

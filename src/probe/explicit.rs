@@ -1,13 +1,24 @@
 //! Explicit FTPS: a plain control channel, `AUTH TLS` (or the legacy
 //! `AUTH SSL`), then TLS on the same TCP stream.
+//!
+//! Some servers (Node's ftp-srv, more rarely unftp) switch their socket to
+//! TLS a moment after sending `234`, and read a ClientHello that arrives
+//! before then as an FTP command (`502 Command not allowed: \x16\x03...`,
+//! in clear). When FTP text comes back to the hello, the session is opened
+//! again with a pause after the `234`, and the race is recorded.
 
-use super::connector::HostConnection;
-use super::{check_greeting, read_features, read_greeting, Failure, ProbeContext};
+use super::session::{ftp_text_instead_of_tls, AuthReplies, Opener, AUTH_RACE_PAUSE};
+use super::tap::Tap;
+use super::{check_greeting, read_features, Failure, ProbeContext};
 use crate::ftp::ControlConnection;
 use crate::report::{EndpointReport, Phase, Status};
 use crate::tls::session::EndpointTls;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
+
+/// Bytes kept from the server's answer to the ClientHello, to recognise FTP
+/// text in place of TLS.
+const FIRST_BYTES: usize = 512;
 
 pub async fn run(
     addr: SocketAddr,
@@ -16,55 +27,61 @@ pub async fn run(
     ctx: &ProbeContext,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
-    let timeouts = &ctx.config.timeouts;
-    let HostConnection {
-        stream,
-        permit: _slot,
-    } = ctx
-        .connector
-        .connect(addr, timeouts.connect)
-        .await
-        .map_err(|f| Failure::new(f.status, Phase::Connect, f.message))?;
-    let mut control = ControlConnection::new(stream);
-    let greeting = read_greeting(&mut control, ctx, Phase::Greeting)
-        .await
-        .map_err(|e| Failure::from_ftp(e, "FTP greeting"))?;
-    report.ftp.banner = Some(greeting.clone());
-    check_greeting(&greeting, Phase::Greeting)?;
-    read_features(&mut control, ctx, report).await?;
+    let opener = Opener::new(&ctx.connector, &ctx.config.timeouts);
+    let mut pause = None;
+    loop {
+        let (mut control, greeting) = opener.connect_and_greet(addr, Phase::Greeting).await?;
+        report.ftp.banner = Some(greeting.clone());
+        check_greeting(&greeting, Phase::Greeting)?;
+        read_features(&mut control, ctx, report).await?;
 
-    let auth = control
-        .command("AUTH TLS", timeouts.read, Phase::Auth)
-        .await
-        .map_err(|e| Failure::from_ftp(e, "reply to AUTH TLS"))?;
-    report.ftp.auth_tls_reply = Some(auth.clone());
-    let mut via_auth_ssl = false;
-    if auth.code != 234 {
-        // Some old servers know only the draft's `AUTH SSL`.
-        let ssl = control
-            .command("AUTH SSL", timeouts.read, Phase::Auth)
-            .await
-            .map_err(|e| Failure::from_ftp(e, "reply to AUTH SSL"))?;
-        report.ftp.auth_ssl_reply = Some(ssl.clone());
-        // 334 is what some pre-RFC 4217 servers answer to AUTH SSL.
-        if ssl.code != 234 && ssl.code != 334 {
-            return Err(Failure::new(
-                Status::NoTls,
-                Phase::Auth,
-                format!("server refused AUTH TLS ({auth}) and AUTH SSL ({ssl})"),
-            ));
+        let mut replies = AuthReplies::default();
+        let agreed = opener.negotiate_auth(&mut control, &mut replies).await;
+        report.ftp.auth_tls_reply = replies.auth_tls.clone();
+        report.ftp.auth_ssl_reply = replies.auth_ssl.clone();
+        agreed?;
+
+        let stream = control.into_stream(Phase::TlsHandshake).map_err(|e| {
+            Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.kind.to_string())
+        })?;
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
         }
-        via_auth_ssl = true;
+        let (tapped, first_bytes) = Tap::new(stream, FIRST_BYTES);
+        match tls
+            .handshake(tapped, server_name.clone(), ctx.config.timeouts.tls)
+            .await
+        {
+            Ok(tls_stream) => {
+                super::record_session(
+                    report,
+                    &tls_stream,
+                    server_name,
+                    replies.via_auth_ssl(),
+                    tls,
+                );
+                let mut control = ControlConnection::new(tls_stream);
+                return super::after_tls(&mut control, addr, tls, server_name, ctx, report).await;
+            }
+            Err(e) => {
+                let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();
+                match ftp_text_instead_of_tls(&seen) {
+                    Some(reply) if pause.is_none() => {
+                        report.ftp.auth_tls_race = Some(reply);
+                        pause = Some(AUTH_RACE_PAUSE);
+                    }
+                    Some(reply) => {
+                        return Err(Failure::new(
+                            Status::TlsFailed,
+                            Phase::TlsHandshake,
+                            format!(
+                                "server answered the ClientHello with FTP text, even after a pause after the 234: {reply}"
+                            ),
+                        ))
+                    }
+                    None => return Err(super::handshake_failure(e, tls)),
+                }
+            }
+        }
     }
-
-    let stream = control
-        .into_stream(Phase::TlsHandshake)
-        .map_err(|e| Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.kind.to_string()))?;
-    let tls_stream = tls
-        .handshake(stream, server_name.clone(), timeouts.tls)
-        .await
-        .map_err(super::handshake_failure)?;
-    super::record_session(report, &tls_stream, server_name, via_auth_ssl);
-    let mut control = ControlConnection::new(tls_stream);
-    super::after_tls(&mut control, addr, tls, server_name, ctx, report).await
 }

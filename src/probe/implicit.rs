@@ -3,9 +3,9 @@
 //! Reading the greeting inside TLS is what tells an implicit FTPS server
 //! from any other TLS service that happens to listen on port 990.
 
-use super::connector::HostConnection;
+use super::session::{read_greeting, Opener};
 use super::tap::Tap;
-use super::{check_greeting, read_features, read_greeting, Failure, ProbeContext};
+use super::{check_greeting, read_features, Failure, ProbeContext};
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{parse_reply, ControlConnection, Parsed};
 use crate::report::{EndpointReport, Phase, Status};
@@ -24,14 +24,7 @@ pub async fn run(
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
     let timeouts = &ctx.config.timeouts;
-    let HostConnection {
-        stream,
-        permit: _slot,
-    } = ctx
-        .connector
-        .connect(addr, timeouts.connect)
-        .await
-        .map_err(|f| Failure::new(f.status, Phase::Connect, f.message))?;
+    let stream = Opener::new(&ctx.connector, timeouts).connect(addr).await?;
     let (tapped, first_bytes) = Tap::new(stream, FIRST_BYTES);
     let tls_stream = match tls
         .handshake(tapped, server_name.clone(), timeouts.tls)
@@ -40,14 +33,17 @@ pub async fn run(
         Ok(s) => s,
         Err(e) => {
             let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();
-            return Err(explain_failed_handshake(e, &seen, report));
+            return Err(explain_failed_handshake(e, &seen, tls, report));
         }
     };
-    super::record_session(report, &tls_stream, server_name, false);
+    super::record_session(report, &tls_stream, server_name, false, tls);
     let mut control = ControlConnection::new(tls_stream);
-    let greeting = match read_greeting(&mut control, ctx, Phase::GreetingAfterTls).await {
+    let greeting = match read_greeting(&mut control, timeouts.read, Phase::GreetingAfterTls).await {
         Ok(g) => g,
         Err(e) => {
+            if let Some(failure) = super::client_cert_refusal(&e, tls) {
+                return Err(failure);
+            }
             let message = match &e.kind {
                 FtpErrorKind::Timeout(d) => format!(
                     "TLS service sent no FTP greeting within {}",
@@ -76,6 +72,7 @@ pub async fn run(
 fn explain_failed_handshake(
     e: HandshakeError,
     seen: &[u8],
+    tls: &EndpointTls,
     report: &mut EndpointReport,
 ) -> Failure {
     if let Ok(Parsed::Complete(reply, _)) = parse_reply(seen, FIRST_BYTES) {
@@ -99,6 +96,6 @@ fn explain_failed_handshake(
                 crate::ftp::reply::preview(seen)
             ),
         ),
-        _ => Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.to_string()),
+        _ => super::handshake_failure(e, tls),
     }
 }

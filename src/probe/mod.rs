@@ -9,11 +9,12 @@ pub mod connector;
 mod explicit;
 mod implicit;
 pub mod posture;
+pub mod session;
 mod tap;
 
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{ControlConnection, FtpError, Reply};
-use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::report::{ClientCert, EndpointReport, Mode, Phase, Status};
 use crate::scan::Endpoint;
 use crate::tls::session::EndpointTls;
 use crate::ScanConfig;
@@ -108,19 +109,25 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             let did_tls = match &result {
                 Ok(()) => true,
                 Err(f) => {
-                    f.status == Status::TlsFailed
+                    matches!(f.status, Status::TlsFailed | Status::ClientCertRequired)
                         || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
                 }
             };
+            if report.client_cert.is_none() && (report.tls.is_some() || tls.client_cert_requested())
+            {
+                report.client_cert = Some(if tls.client_cert_requested() {
+                    ClientCert::Requested
+                } else {
+                    ClientCert::None
+                });
+            }
             let mut legacy_chain = None;
             if ctx.config.versions && did_tls {
                 let plan = crate::tls::versions::VersionPlan {
-                    connector: &ctx.connector,
+                    opener: session::Opener::new(&ctx.connector, &ctx.config.timeouts),
                     addr,
                     mode: endpoint.mode,
                     sni: endpoint.host.as_ref().map(|h| h.to_string()),
-                    connect_timeout: ctx.config.timeouts.connect,
-                    read_timeout: ctx.config.timeouts.read,
                     probe_timeout: ctx.config.timeouts.tls,
                     ciphers: ctx.config.ciphers,
                 };
@@ -143,24 +150,33 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             });
             let legacy = legacy_chain
                 .map(|(source, chain)| (source, chain.into_iter().map(Into::into).collect()));
-            if let Some((source, chain)) = session_chain.or(legacy) {
-                report.certificate = crate::tls::cert::judge(
-                    &chain,
-                    Some(&server_name),
-                    &ctx.config.trust,
-                    now_utc(),
-                    &source,
-                );
+            if report.certificate.is_none() {
+                if let Some((source, chain)) = session_chain.or(legacy) {
+                    report.certificate = crate::tls::cert::judge(
+                        &chain,
+                        Some(&server_name),
+                        &ctx.config.trust,
+                        now_utc(),
+                        &source,
+                    );
+                }
             }
             result
         }
     };
     if let Err(failure) = outcome {
+        if failure.status == Status::ClientCertRequired {
+            report.client_cert = Some(ClientCert::Required);
+        }
         report.status = failure.status;
         report.failed_phase = Some(failure.phase);
         report.error = Some(failure.message);
     } else {
         report.status = Status::Ok;
+    }
+    let login = &ctx.config.posture.login;
+    if !login.is_anonymous() {
+        redact_secret(&mut report, login.password.expose());
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
@@ -182,19 +198,43 @@ pub fn now_utc() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// Reads the greeting, following a `120` ("ready in n minutes") to the
-/// real one. Returns the final greeting.
-pub async fn read_greeting<S: AsyncRead + AsyncWrite + Unpin>(
-    conn: &mut ControlConnection<S>,
-    ctx: &ProbeContext,
-    phase: Phase,
-) -> Result<Reply, FtpError> {
-    let timeout = ctx.config.timeouts.read;
-    let mut reply = conn.read_reply(timeout, phase).await?;
-    if reply.code == 120 {
-        reply = conn.read_reply(timeout, phase).await?;
+/// Replaces every occurrence of `secret` in the report's text (a server
+/// that echoes the password back must not get it into a report). Done on
+/// the serialized form, so no field is forgotten.
+fn redact_secret(report: &mut EndpointReport, secret: &str) {
+    /// Replaces in every string (no short-circuit: all of them); sets `hit`.
+    fn walk(value: &mut serde_json::Value, secret: &str, hit: &mut bool) {
+        match value {
+            serde_json::Value::String(s) if s.contains(secret) => {
+                *s = s.replace(secret, "***");
+                *hit = true;
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, secret, hit)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, secret, hit)),
+            _ => {}
+        }
     }
-    Ok(reply)
+    if secret.is_empty() {
+        return;
+    }
+    let Ok(mut value) = serde_json::to_value(&*report) else {
+        return;
+    };
+    let mut hit = false;
+    walk(&mut value, secret, &mut hit);
+    if !hit {
+        return;
+    }
+    match serde_json::from_value::<EndpointReport>(value) {
+        Ok(clean) => *report = clean,
+        Err(_) => {
+            // Cannot happen for our own serialization; never keep the secret.
+            report.ftp = Default::default();
+            report.posture = None;
+            report.error = Some("report withheld: it contained the password".into());
+            report.status = Status::Error;
+        }
+    }
 }
 
 /// A greeting that is not 220 ends the plan: 421 is "too many connections"
@@ -264,13 +304,38 @@ pub async fn quit<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// A handshake that did not complete: a timeout keeps its status.
-pub fn handshake_failure(e: crate::tls::session::HandshakeError) -> Failure {
-    let status = match e {
-        crate::tls::session::HandshakeError::Timeout(_) => Status::Timeout,
-        _ => Status::TlsFailed,
+/// A handshake that did not complete: a timeout keeps its status; an
+/// alert after a CertificateRequest means a client certificate is required.
+pub fn handshake_failure(e: crate::tls::session::HandshakeError, tls: &EndpointTls) -> Failure {
+    use crate::tls::session::{is_client_cert_alert, HandshakeError};
+    match &e {
+        HandshakeError::Timeout(_) => Failure::new(Status::Timeout, Phase::TlsHandshake, e.to_string()),
+        HandshakeError::Failed {
+            alert: Some(alert), ..
+        } if tls.client_cert_requested() && is_client_cert_alert(*alert) => Failure::new(
+            Status::ClientCertRequired,
+            Phase::TlsHandshake,
+            format!("server requires a client certificate: the handshake without one ended with alert {alert:?}"),
+        ),
+        _ => Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.to_string()),
+    }
+}
+
+/// A control-channel error right after the handshake that is really the
+/// TLS 1.3 way of refusing a client without a certificate: the handshake
+/// completes on the client's side and the first read gets alert 116.
+pub fn client_cert_refusal(e: &FtpError, tls: &EndpointTls) -> Option<Failure> {
+    let FtpErrorKind::Io(io) = &e.kind else {
+        return None;
     };
-    Failure::new(status, Phase::TlsHandshake, e.to_string())
+    let alert = crate::tls::session::alert_of(io)?;
+    (tls.client_cert_requested() && crate::tls::session::is_client_cert_alert(alert)).then(|| {
+        Failure::new(
+            Status::ClientCertRequired,
+            e.phase,
+            format!("server requires a client certificate: alert {alert:?} at the first read after the handshake"),
+        )
+    })
 }
 
 /// Records version, suite and SNI of the established main session.
@@ -279,8 +344,11 @@ pub fn record_session<S>(
     stream: &tokio_rustls::client::TlsStream<S>,
     server_name: &ServerName<'static>,
     via_auth_ssl: bool,
+
+    tls: &EndpointTls,
 ) {
     let (version, cipher) = crate::tls::session::session_facts(stream.get_ref().1);
+    let signature_error = tls.signature_error();
     report.tls = Some(crate::report::TlsSession {
         version,
         cipher,
@@ -289,11 +357,14 @@ pub fn record_session<S>(
             _ => None,
         },
         via_auth_ssl,
+        handshake_signature_verified: signature_error.is_none(),
+        handshake_signature_error: signature_error,
     });
 }
 
 /// The steps on an established FTPS control channel, common to both modes:
-/// the posture checks, then QUIT.
+/// the certificate judged (the login depends on it), the posture checks,
+/// then QUIT.
 pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
     addr: SocketAddr,
@@ -302,10 +373,47 @@ pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
+    if let Some(chain) = tls.recorded_chain() {
+        let source = report
+            .tls
+            .as_ref()
+            .map(|t| format!("{} session", t.version))
+            .unwrap_or_default();
+        report.certificate = crate::tls::cert::judge(
+            &chain,
+            Some(server_name),
+            &ctx.config.trust,
+            now_utc(),
+            &source,
+        );
+    }
+    if tls.client_cert_requested() {
+        // TLS 1.3 servers that require a certificate refuse it only after
+        // the handshake, at the first read: find out before anything else.
+        if let Err(e) = control
+            .command("NOOP", ctx.config.timeouts.read, Phase::TlsHandshake)
+            .await
+        {
+            if let Some(failure) = client_cert_refusal(&e, tls) {
+                return Err(failure);
+            }
+        }
+    }
     if ctx.config.posture.enabled {
         let mut posture = report.posture.take().unwrap_or_default();
-        let checked =
-            posture::check_over_tls(control, addr, tls, server_name, ctx, &mut posture).await;
+        let verified = verified_for_credentials(report);
+        let checked = posture::check_over_tls(
+            control,
+            posture::SessionContext {
+                addr,
+                tls,
+                server_name,
+                verified,
+            },
+            ctx,
+            &mut posture,
+        )
+        .await;
         // The FTPS session itself was established, so the status stays ok;
         // a posture step that fails (a timeout, a dropped connection) is
         // recorded with its phase, and what was learnt before it stays.
@@ -318,4 +426,33 @@ pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     }
     quit(control, ctx, report).await;
     Ok(())
+}
+
+/// Whether this session proves who the server is (a trusted chain, the
+/// name or IP scanned, a verified handshake signature): the condition for
+/// sending a user's real password. `Err` says why not.
+fn verified_for_credentials(report: &EndpointReport) -> Result<(), String> {
+    let Some(cert) = &report.certificate else {
+        return Err("no certificate was judged".into());
+    };
+    if !cert.trusted {
+        return Err(format!(
+            "certificate not trusted ({})",
+            cert.trust_error.as_deref().unwrap_or("unknown reason")
+        ));
+    }
+    if cert.name_match != Some(true) {
+        return Err(format!(
+            "certificate not valid for {}",
+            cert.name_checked.as_deref().unwrap_or("the name scanned")
+        ));
+    }
+    match report
+        .tls
+        .as_ref()
+        .and_then(|t| t.handshake_signature_error.as_ref())
+    {
+        Some(why) => Err(format!("handshake signature not verified ({why})")),
+        None => Ok(()),
+    }
 }

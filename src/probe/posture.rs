@@ -1,56 +1,166 @@
 //! FTP-level posture: what no TLS scanner reports.
+//!
+//! A reply is not a fact. vsftpd answers `200 PROT now Clear.` and then
+//! refuses the cleartext transfer; unftp answers 200 and refuses the next
+//! PASV. So every protection fact here is established by behaviour: a data
+//! transfer that completed (or did not), a handshake that resumed (or a
+//! fresh one that was refused). Read-only throughout: only `LIST` of the
+//! login directory (protected) and of a path that does not exist (the
+//! cleartext attempt) ever move data.
 
-use crate::ftp::Reply;
+use super::session::{Opener, PlainControl};
+use super::{Failure, ProbeContext};
+use crate::ftp::passive::{parse_epsv, parse_pasv};
+use crate::ftp::{ControlConnection, FtpError, Reply};
+use crate::report::{Phase, Status};
+use crate::tls::session::{EndpointTls, HandshakeError};
+use rustls_pki_types::ServerName;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// A posture outcome: an enum whose serde names are the report's values,
+/// so a typo in a value is a compile error, not a finding that never fires.
+macro_rules! outcome {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+outcome!(
+    /// `cleartext_login`: what `USER` on a plain control channel got.
+    CleartextLogin {
+        /// 331, 332 or 230: the server would take a password in clear.
+        Allowed => "allowed",
+        Refused => "refused",
+        Unknown => "unknown",
+    }
+);
+
+outcome!(
+    /// `login`: the login over TLS.
+    Login {
+        Ok => "ok",
+        Refused => "refused",
+        /// Not attempted; `login_skipped_reason` says why.
+        Skipped => "skipped",
+    }
+);
+
+outcome!(
+    /// `prot_p`: the answer to `PROT P`.
+    ProtP {
+        Ok => "ok",
+        Refused => "refused",
+    }
+);
+
+outcome!(
+    /// `prot_c`: whether data can cross in clear, judged by a transfer.
+    ProtC {
+        /// A cleartext data transfer completed.
+        Accepted => "accepted",
+        /// `PROT C`, the PASV/EPSV after it, or the transfer was refused.
+        Refused => "refused",
+        /// Neither could be shown (the transfer broke for another reason).
+        Unknown => "unknown",
+    }
+);
+
+outcome!(
+    /// `passive_port`: a TCP connect to the advertised passive port.
+    PassivePort {
+        Reachable => "reachable",
+        Refused => "refused",
+        Timeout => "timeout",
+        /// Another connect error (host or network unreachable, ...).
+        Unreachable => "unreachable",
+    }
+);
+
+outcome!(
+    /// `data_tls`: a protected listing over a TLS data connection.
+    DataTls {
+        Ok => "ok",
+        Failed => "failed",
+    }
+);
 
 /// Posture facts of one endpoint; `None` where not established.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Posture {
-    /// `allowed`, `refused`, `unknown` (explicit endpoints only).
-    pub cleartext_login: Option<String>,
+    /// Explicit endpoints only.
+    pub cleartext_login: Option<CleartextLogin>,
     pub cleartext_login_reply: Option<Reply>,
-    /// `ok`, `refused`, `skipped`.
-    pub login: Option<String>,
+    pub login: Option<Login>,
     pub login_user: Option<String>,
     pub login_reply: Option<Reply>,
+    /// Why the login was not attempted (`login=skipped`).
+    #[serde(default)]
+    pub login_skipped_reason: Option<String>,
     pub pbsz_reply: Option<Reply>,
-    /// `ok`, `refused`.
-    pub prot_p: Option<String>,
+    pub prot_p: Option<ProtP>,
     pub prot_p_reply: Option<Reply>,
-    /// `accepted`, `refused`.
-    pub prot_c: Option<String>,
+    pub prot_c: Option<ProtC>,
+    /// The reply to `PROT C` itself (a 200 proves nothing).
     pub prot_c_reply: Option<Reply>,
+    /// The reply that decided `prot_c`: the PASV/EPSV refusal, the refusal
+    /// of the cleartext `LIST`, or its completion (`226`).
+    #[serde(default)]
+    pub prot_c_transfer_reply: Option<Reply>,
+    /// What the cleartext transfer listed: a path that does not exist, or
+    /// (anonymous logins only) the login directory.
+    #[serde(default)]
+    pub prot_c_transfer_path: Option<String>,
+    /// One line on how `prot_c` was decided.
+    #[serde(default)]
+    pub prot_c_reason: Option<String>,
     pub pasv_reply: Option<Reply>,
     pub pasv_address: Option<String>,
     pub pasv_port: Option<u16>,
     pub pasv_address_mismatch: Option<bool>,
     pub pasv_private_address: Option<bool>,
     pub pasv_unspecified_address: Option<bool>,
-    /// `reachable`, `refused`, `timeout`.
-    pub passive_port: Option<String>,
+    pub passive_port: Option<PassivePort>,
     pub passive_port_error: Option<String>,
     pub epsv_reply: Option<Reply>,
     pub epsv_port: Option<u16>,
-    /// `ok`, `failed`.
-    pub data_tls: Option<String>,
+    pub data_tls: Option<DataTls>,
     pub data_tls_reply: Option<String>,
     pub data_tls_resumed: Option<bool>,
+    /// Whether a data connection on a fresh (not resumed) TLS session is
+    /// refused: clients without session reuse (Python's ftplib, many
+    /// scripts) cannot transfer there.
+    #[serde(default)]
+    pub data_tls_reuse_required: Option<bool>,
+    /// What the server said to the fresh-session data connection.
+    #[serde(default)]
+    pub data_tls_fresh_reply: Option<String>,
     pub list_entries: Option<u64>,
     /// Why the posture checks stopped early (`passive: no reply ...`).
     #[serde(default)]
     pub error: Option<String>,
 }
-
-use super::connector::HostConnection;
-use super::{Failure, ProbeContext};
-use crate::ftp::passive::{parse_epsv, parse_pasv};
-use crate::ftp::ControlConnection;
-use crate::report::Phase;
-use crate::tls::session::EndpointTls;
-use rustls_pki_types::ServerName;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 /// A password that never shows itself: `Debug` and `Display` print `***`,
 /// so it cannot leak through a log line, an error or a panic message.
@@ -62,8 +172,9 @@ impl Secret {
         Self(value.into())
     }
 
-    /// The value, for the one place that sends it (PASS, under TLS).
-    fn expose(&self) -> &str {
+    /// The value, for the one place that sends it (PASS, under TLS) and
+    /// the redaction of reports.
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -79,6 +190,46 @@ impl std::fmt::Debug for Secret {
 pub struct LoginConfig {
     pub user: String,
     pub password: Secret,
+}
+
+/// Why a login configuration cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LoginConfigError {
+    #[error("the user name contains CR or LF (it would inject FTP commands)")]
+    UserHasLineBreak,
+    #[error("the password contains CR or LF (it would inject FTP commands)")]
+    PasswordHasLineBreak,
+    #[error("the user name is empty")]
+    EmptyUser,
+    #[error("the password is empty")]
+    EmptyPassword,
+}
+
+impl LoginConfig {
+    /// A named login; refuses what would corrupt the command line.
+    pub fn new(user: impl Into<String>, password: Secret) -> Result<Self, LoginConfigError> {
+        let user = user.into();
+        let breaks = |s: &str| s.contains(['\r', '\n']);
+        if user.is_empty() {
+            return Err(LoginConfigError::EmptyUser);
+        }
+        if breaks(&user) {
+            return Err(LoginConfigError::UserHasLineBreak);
+        }
+        if password.expose().is_empty() {
+            return Err(LoginConfigError::EmptyPassword);
+        }
+        if breaks(password.expose()) {
+            return Err(LoginConfigError::PasswordHasLineBreak);
+        }
+        Ok(Self { user, password })
+    }
+
+    /// `anonymous` and `ftp` are the public logins (RFC 1635): their
+    /// "password" is no secret, so they need no verified server.
+    pub fn is_anonymous(&self) -> bool {
+        self.user.eq_ignore_ascii_case("anonymous") || self.user.eq_ignore_ascii_case("ftp")
+    }
 }
 
 impl Default for LoginConfig {
@@ -99,10 +250,13 @@ pub struct PostureConfig {
     /// Connect to the address the PASV reply names (opt-in: a hostile
     /// server must not be able to point the scanner at a third party).
     pub follow_pasv_address: bool,
-    /// LIST the login directory over the protected data channel, which is
-    /// what makes the server start data-channel TLS (read-only; only the
-    /// entry count is kept).
-    pub list: bool,
+    /// The data checks: a protected listing over TLS resuming the control
+    /// session, the same on a fresh session (session reuse required?), and
+    /// a cleartext transfer after `PROT C`. On by default (`--no-data`).
+    pub data: bool,
+    /// Send a named user's password even when the server's certificate
+    /// could not be verified (labs only: `--send-password-unverified`).
+    pub send_password_unverified: bool,
 }
 
 impl Default for PostureConfig {
@@ -111,7 +265,8 @@ impl Default for PostureConfig {
             enabled: true,
             login: LoginConfig::default(),
             follow_pasv_address: false,
-            list: false,
+            data: true,
+            send_password_unverified: false,
         }
     }
 }
@@ -119,47 +274,46 @@ impl Default for PostureConfig {
 /// Largest directory listing read over the data channel.
 const MAX_LISTING: usize = 1 << 20;
 
+/// The path the cleartext transfer lists: it does not exist, so nothing of
+/// value crosses the wire in clear.
+pub const NONEXISTENT_PATH: &str = "/.ftps-scan-no-such-path";
+
 /// The cleartext-login check, on its own plain connection: greeting, then
 /// `USER <name>` only, never PASS, then QUIT. 331 or 230 mean the server
 /// would take credentials in clear.
 pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext, posture: &mut Posture) {
     let timeouts = &ctx.config.timeouts;
-    let Ok(HostConnection {
-        stream,
-        permit: _slot,
-    }) = ctx.connector.connect(addr, timeouts.connect).await
-    else {
-        posture.cleartext_login = Some("unknown".into());
-        return;
+    let opener = Opener::new(&ctx.connector, timeouts);
+    let mut control = match opener.connect_and_greet(addr, Phase::CleartextLogin).await {
+        Ok((control, greeting)) if greeting.code == 220 => control,
+        _ => {
+            posture.cleartext_login = Some(CleartextLogin::Unknown);
+            return;
+        }
     };
-    let mut control = ControlConnection::new(stream);
-    let greeting = super::read_greeting(&mut control, ctx, Phase::CleartextLogin).await;
-    if !matches!(&greeting, Ok(g) if g.code == 220) {
-        posture.cleartext_login = Some("unknown".into());
-        return;
-    }
     let user = format!("USER {}", ctx.config.posture.login.user);
     match control
         .command(&user, timeouts.read, Phase::CleartextLogin)
         .await
     {
         Ok(reply) => {
-            posture.cleartext_login = Some(
-                match reply.code {
-                    331 | 332 | 230 => "allowed",
-                    _ if reply.class() == 4 || reply.class() == 5 => "refused",
-                    _ => "unknown",
-                }
-                .into(),
-            );
+            posture.cleartext_login = Some(match reply.code {
+                331 | 332 | 230 => CleartextLogin::Allowed,
+                _ if reply.class() == 4 || reply.class() == 5 => CleartextLogin::Refused,
+                _ => CleartextLogin::Unknown,
+            });
             posture.cleartext_login_reply = Some(reply);
         }
-        Err(_) => posture.cleartext_login = Some("unknown".into()),
+        Err(_) => posture.cleartext_login = Some(CleartextLogin::Unknown),
     }
+    quit_quietly(&mut control, ctx).await;
+}
+
+async fn quit_quietly(control: &mut PlainControl, ctx: &ProbeContext) {
     let _ = control
         .command(
             "QUIT",
-            timeouts.read.min(Duration::from_secs(2)),
+            ctx.config.timeouts.read.min(Duration::from_secs(2)),
             Phase::Quit,
         )
         .await;
@@ -173,7 +327,7 @@ async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
     command: &str,
     phase: Phase,
     ctx: &ProbeContext,
-) -> Result<crate::ftp::Reply, Failure> {
+) -> Result<Reply, Failure> {
     let shown = if command.starts_with("PASS ") {
         "PASS"
     } else {
@@ -185,19 +339,92 @@ async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
         .map_err(|e| Failure::from_ftp(e, &format!("reply to {shown}")))
 }
 
+/// Reads one reply; a failure says what was awaited.
+async fn await_reply<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    what: &str,
+    phase: Phase,
+    ctx: &ProbeContext,
+) -> Result<Reply, Failure> {
+    control
+        .read_reply(ctx.config.timeouts.read, phase)
+        .await
+        .map_err(|e| Failure::from_ftp(e, what))
+}
+
+/// The established main session, as the posture checks need it.
+pub struct SessionContext<'a> {
+    /// The control connection's peer.
+    pub addr: SocketAddr,
+    pub tls: &'a EndpointTls,
+    pub server_name: &'a ServerName<'static>,
+    /// Whether the server's identity is verified (trusted chain, matching
+    /// name, verified handshake signature); `Err` says why not.
+    pub verified: Result<(), String>,
+}
+
 /// The checks on an established TLS control channel: login, protection
-/// levels, PASV/EPSV, passive-port reachability and data-channel TLS.
-/// Read-only throughout.
+/// levels, PASV/EPSV, passive-port reachability, and the data checks.
 pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
-    addr: SocketAddr,
-    tls: &EndpointTls,
-    server_name: &ServerName<'static>,
+    session: SessionContext<'_>,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    let login = &ctx.config.posture.login;
+    if !log_in(control, &session, ctx, posture).await? {
+        return Ok(());
+    }
+
+    let pbsz = ask(control, "PBSZ 0", Phase::Protection, ctx).await?;
+    posture.pbsz_reply = Some(pbsz);
+    let prot_p = ask(control, "PROT P", Phase::Protection, ctx).await?;
+    let private_ok = prot_p.code == 200;
+    posture.prot_p = Some(if private_ok {
+        ProtP::Ok
+    } else {
+        ProtP::Refused
+    });
+    posture.prot_p_reply = Some(prot_p);
+
+    check_passive(control, session.addr, ctx, posture).await?;
+
+    let data = ctx.config.posture.data;
+    if data && private_ok {
+        check_protected_data(control, &session, ctx, posture).await?;
+    }
+    check_cleartext_data(control, &session, ctx, posture).await?;
+    if private_ok {
+        ask(control, "PROT P", Phase::Protection, ctx).await?;
+    }
+    // Last, because vsftpd ends the whole session when it refuses a fresh
+    // data-channel session (after its `522`).
+    if data && private_ok && posture.data_tls_reuse_required.is_none() {
+        check_session_reuse(control, &session, ctx, posture).await?;
+    }
+    Ok(())
+}
+
+/// USER / PASS over TLS. A named user's password goes only to a server
+/// whose identity is verified, unless the user opted in. Returns whether
+/// the login succeeded.
+async fn log_in<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    session: &SessionContext<'_>,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Result<bool, Failure> {
+    let config = &ctx.config.posture;
+    let login = &config.login;
     posture.login_user = Some(login.user.clone());
+    if !login.is_anonymous() && !config.send_password_unverified {
+        if let Err(why) = &session.verified {
+            posture.login = Some(Login::Skipped);
+            posture.login_skipped_reason = Some(format!(
+                "password not sent: {why} (--send-password-unverified overrides)"
+            ));
+            return Ok(false);
+        }
+    }
     let user = ask(control, &format!("USER {}", login.user), Phase::Login, ctx).await?;
     let (login_reply, logged_in) = match user.code {
         230 => (user, true),
@@ -217,69 +444,47 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
         _ => (user, false),
     };
     posture.login_reply = Some(login_reply);
-    posture.login = Some(if logged_in { "ok" } else { "refused" }.into());
-    if !logged_in {
-        return Ok(());
-    }
+    posture.login = Some(if logged_in { Login::Ok } else { Login::Refused });
+    Ok(logged_in)
+}
 
-    let pbsz = ask(control, "PBSZ 0", Phase::Protection, ctx).await?;
-    posture.pbsz_reply = Some(pbsz);
-    let prot_p = ask(control, "PROT P", Phase::Protection, ctx).await?;
-    let private_ok = prot_p.code == 200;
-    posture.prot_p = Some(if private_ok { "ok" } else { "refused" }.into());
-    posture.prot_p_reply = Some(prot_p);
-    let prot_c = ask(control, "PROT C", Phase::Protection, ctx).await?;
-    posture.prot_c = Some(
-        if prot_c.code == 200 {
-            "accepted"
-        } else {
-            "refused"
-        }
-        .into(),
-    );
-    posture.prot_c_reply = Some(prot_c);
-    if private_ok {
-        // Back to private before any data connection.
-        ask(control, "PROT P", Phase::Protection, ctx).await?;
+/// Whether the passive checks use EPSV alone: PASV means nothing on IPv6
+/// (it can only name an IPv4 address; vsftpd answers `0.0.0.0`).
+fn ipv6_peer(addr: SocketAddr) -> bool {
+    match addr.ip() {
+        IpAddr::V4(_) => false,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_none(),
     }
-
-    check_passive(control, addr, ctx, posture).await?;
-
-    if ctx.config.posture.list && private_ok {
-        check_data_channel(control, addr, tls, server_name, ctx, posture).await?;
-    }
-    Ok(())
 }
 
 /// PASV (address sanity, reachability of the port) and EPSV (its port).
+/// On IPv6, EPSV alone.
 async fn check_passive<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
     addr: SocketAddr,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    let pasv = ask(control, "PASV", Phase::Passive, ctx).await?;
-    if pasv.code == 227 {
-        match parse_pasv(&pasv.text()) {
-            Ok(advertised) => {
-                let sanity = PasvSanity::judge(addr.ip(), advertised.ip);
-                posture.pasv_address = Some(advertised.ip.to_string());
-                posture.pasv_port = Some(advertised.port);
-                posture.pasv_address_mismatch = Some(sanity.mismatch);
-                posture.pasv_private_address = Some(sanity.private_behind_public);
-                posture.pasv_unspecified_address = Some(sanity.unspecified);
-                let host = if ctx.config.posture.follow_pasv_address && !sanity.unspecified {
-                    IpAddr::V4(advertised.ip)
-                } else {
-                    addr.ip()
-                };
-                // Test the port now: a later EPSV makes servers close it.
-                probe_passive_port(SocketAddr::new(host, advertised.port), ctx, posture).await;
+    if !ipv6_peer(addr) {
+        let pasv = ask(control, "PASV", Phase::Passive, ctx).await?;
+        if pasv.code == 227 {
+            match parse_pasv(&pasv.text()) {
+                Ok(advertised) => {
+                    let sanity = PasvSanity::judge(addr.ip(), advertised.ip);
+                    posture.pasv_address = Some(advertised.ip.to_string());
+                    posture.pasv_port = Some(advertised.port);
+                    posture.pasv_address_mismatch = Some(sanity.mismatch);
+                    posture.pasv_private_address = Some(sanity.private_behind_public);
+                    posture.pasv_unspecified_address = Some(sanity.unspecified);
+                    let host = passive_host(addr, advertised.ip, ctx);
+                    // Test the port now: a later EPSV makes servers close it.
+                    probe_passive_port(SocketAddr::new(host, advertised.port), ctx, posture).await;
+                }
+                Err(e) => posture.passive_port_error = Some(format!("unusable PASV reply: {e}")),
             }
-            Err(e) => posture.passive_port_error = Some(format!("unusable PASV reply: {e}")),
         }
+        posture.pasv_reply = Some(pasv);
     }
-    posture.pasv_reply = Some(pasv);
     let epsv = ask(control, "EPSV", Phase::Passive, ctx).await?;
     if epsv.code == 229 {
         match parse_epsv(&epsv.text()) {
@@ -302,107 +507,455 @@ async fn check_passive<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// TCP connect to a passive port: `reachable`, `refused`, `timeout`.
+/// Where a PASV data connection goes: the control peer, unless the user
+/// asked to follow the advertised address (and it is not 0.0.0.0).
+fn passive_host(peer: SocketAddr, advertised: Ipv4Addr, ctx: &ProbeContext) -> IpAddr {
+    if ctx.config.posture.follow_pasv_address && !advertised.is_unspecified() {
+        IpAddr::V4(advertised)
+    } else {
+        peer.ip()
+    }
+}
+
+/// TCP connect to a passive port.
 async fn probe_passive_port(target: SocketAddr, ctx: &ProbeContext, posture: &mut Posture) {
     let result = ctx
         .connector
         .connect_within_session(target, ctx.config.timeouts.connect)
         .await;
-    posture.passive_port = Some(
-        match result {
-            Ok(_) => "reachable",
-            Err(f) if f.status == crate::report::Status::Refused => "refused",
-            Err(f) if f.status == crate::report::Status::Timeout => "timeout",
-            Err(f) => {
-                posture.passive_port_error = Some(f.message);
-                "unreachable"
-            }
+    posture.passive_port = Some(match result {
+        Ok(_) => PassivePort::Reachable,
+        Err(f) if f.status == Status::Refused => PassivePort::Refused,
+        Err(f) if f.status == Status::Timeout => PassivePort::Timeout,
+        Err(f) => {
+            posture.passive_port_error = Some(f.message);
+            PassivePort::Unreachable
         }
-        .into(),
-    );
+    });
 }
 
-/// LIST over a protected data connection whose TLS session resumes the
-/// control channel's (as servers such as vsftpd require).
-async fn check_data_channel<S: AsyncRead + AsyncWrite + Unpin>(
-    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+/// A data connection, or why there is none.
+enum DataConnection {
+    Open(TcpStream),
+    /// PASV/EPSV answered, but not with a usable port.
+    Refused(Reply),
+    /// The port could not be used (unparsable reply, connect failed).
+    Unusable(String),
+}
+
+/// Asks for a passive port (EPSV on IPv6, else PASV) and connects to it
+/// (at the control peer unless `--follow-pasv`). Data connections belong to
+/// the session's host slot.
+async fn open_data_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
     addr: SocketAddr,
-    tls: &EndpointTls,
-    server_name: &ServerName<'static>,
+    ctx: &ProbeContext,
+) -> Result<DataConnection, Failure> {
+    let target = if ipv6_peer(addr) {
+        let reply = ask(control, "EPSV", Phase::DataChannel, ctx).await?;
+        if reply.code != 229 {
+            return Ok(DataConnection::Refused(reply));
+        }
+        match parse_epsv(&reply.text()) {
+            Ok(port) => SocketAddr::new(addr.ip(), port),
+            Err(e) => return Ok(DataConnection::Unusable(format!("{reply}: {e}"))),
+        }
+    } else {
+        let reply = ask(control, "PASV", Phase::DataChannel, ctx).await?;
+        if reply.code != 227 {
+            return Ok(DataConnection::Refused(reply));
+        }
+        match parse_pasv(&reply.text()) {
+            Ok(p) => SocketAddr::new(passive_host(addr, p.ip, ctx), p.port),
+            Err(e) => return Ok(DataConnection::Unusable(format!("{reply}: {e}"))),
+        }
+    };
+    match ctx
+        .connector
+        .connect_within_session(target, ctx.config.timeouts.connect)
+        .await
+    {
+        Ok(stream) => Ok(DataConnection::Open(stream)),
+        Err(f) => Ok(DataConnection::Unusable(format!(
+            "data port {}: {}",
+            target.port(),
+            f.message
+        ))),
+    }
+}
+
+/// How one protected listing went.
+enum Protected {
+    /// The listing arrived and the server confirmed it.
+    Done { entries: u64, resumed: bool },
+    /// It did not; the server's reply, or what failed.
+    Failed(String),
+}
+
+/// The protected data check: a listing of the login directory over TLS
+/// resuming the control session, what a real client does.
+async fn check_protected_data<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    session: &SessionContext<'_>,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    let timeouts = &ctx.config.timeouts;
-    let reply = ask(control, "EPSV", Phase::DataChannel, ctx).await?;
-    let port = if reply.code == 229 {
-        parse_epsv(&reply.text()).ok()
-    } else {
-        let pasv = ask(control, "PASV", Phase::DataChannel, ctx).await?;
-        parse_pasv(&pasv.text()).ok().map(|p| p.port)
-    };
-    let Some(port) = port else {
-        posture.data_tls = Some("failed".into());
-        posture.data_tls_reply = Some(format!("no passive port: {reply}"));
-        return Ok(());
-    };
-    let data_addr = SocketAddr::new(addr.ip(), port);
-    let Ok(data) = ctx
-        .connector
-        .connect_within_session(data_addr, timeouts.connect)
-        .await
-    else {
-        posture.data_tls = Some("failed".into());
-        posture.data_tls_reply = Some(format!("data port {port} not reachable"));
-        return Ok(());
-    };
-    let mark = ask(control, "LIST", Phase::DataChannel, ctx).await?;
-    if mark.class() != 1 {
-        posture.data_tls = Some("failed".into());
-        posture.data_tls_reply = Some(mark.to_string());
-        return Ok(());
-    }
-    match tls.handshake(data, server_name.clone(), timeouts.tls).await {
-        Ok(mut stream) => {
-            posture.data_tls_resumed =
-                Some(stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed));
-            let mut listing = Vec::new();
-            let read = tokio::time::timeout(
-                timeouts.read,
-                (&mut stream)
-                    .take(MAX_LISTING as u64)
-                    .read_to_end(&mut listing),
-            )
-            .await;
-            drop(stream);
-            let done = control
-                .read_reply(timeouts.read, Phase::DataChannel)
-                .await
-                .map_err(|e| Failure::from_ftp(e, "reply after the data transfer"))?;
-            if matches!(read, Ok(Ok(_))) && done.class() == 2 {
-                posture.data_tls = Some("ok".into());
-                posture.list_entries = Some(
-                    listing
-                        .split(|&b| b == b'\n')
-                        .filter(|l| !l.trim_ascii().is_empty())
-                        .count() as u64,
-                );
-            } else {
-                posture.data_tls = Some("failed".into());
-                posture.data_tls_reply = Some(done.to_string());
+    match protected_listing(control, session, false, ctx).await? {
+        Protected::Done { entries, resumed } => {
+            posture.data_tls = Some(DataTls::Ok);
+            posture.data_tls_resumed = Some(resumed);
+            posture.list_entries = Some(entries);
+            if !resumed {
+                // It already took a session it had not seen before.
+                posture.data_tls_reuse_required = Some(false);
             }
         }
-        Err(e) => {
-            posture.data_tls = Some("failed".into());
+        Protected::Failed(why) => {
+            posture.data_tls = Some(DataTls::Failed);
+            posture.data_tls_reply = Some(why);
+        }
+    }
+    Ok(())
+}
+
+/// After a protected listing that worked on a resumed session, the same on
+/// a fresh session: refused means the server requires session reuse.
+async fn check_session_reuse<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    session: &SessionContext<'_>,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Result<(), Failure> {
+    if posture.data_tls != Some(DataTls::Ok) {
+        return Ok(());
+    }
+    match protected_listing(control, session, true, ctx).await? {
+        Protected::Done { .. } => posture.data_tls_reuse_required = Some(false),
+        Protected::Failed(why) => {
+            posture.data_tls_reuse_required = Some(true);
+            posture.data_tls_fresh_reply = Some(why);
+        }
+    }
+    Ok(())
+}
+
+/// `LIST` of the login directory over a TLS data connection. The data
+/// handshake starts as soon as the connection is open, without waiting for
+/// the 150: some servers (ftp-srv) send 150 only after the handshake, and a
+/// client that waits gets 425.
+async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    session: &SessionContext<'_>,
+    fresh: bool,
+    ctx: &ProbeContext,
+) -> Result<Protected, Failure> {
+    let timeouts = &ctx.config.timeouts;
+    let data = match open_data_connection(control, session.addr, ctx).await? {
+        DataConnection::Open(stream) => stream,
+        DataConnection::Refused(reply) => {
+            return Ok(Protected::Failed(format!("no passive port: {reply}")))
+        }
+        DataConnection::Unusable(why) => return Ok(Protected::Failed(why)),
+    };
+    control
+        .send("LIST", timeouts.read, Phase::DataChannel)
+        .await
+        .map_err(|e| Failure::from_ftp(e, "LIST"))?;
+    let name = session.server_name.clone();
+    let handshake = async {
+        if fresh {
+            session.tls.handshake_fresh(data, name, timeouts.tls).await
+        } else {
+            session.tls.handshake(data, name, timeouts.tls).await
+        }
+    };
+    let (mark, handshake) = mark_and_handshake(control, handshake, timeouts.read).await;
+    let mark = mark.map_err(|e| Failure::from_ftp(e, "reply to LIST"))?;
+    if mark.class() != 1 {
+        return Ok(Protected::Failed(mark.to_string()));
+    }
+    let mut stream = match handshake {
+        Some(Ok(stream)) => stream,
+        Some(Err(e)) => {
             // The server says why on the control channel (522 ...).
-            posture.data_tls_reply = Some(
+            return Ok(Protected::Failed(
                 match control.read_reply(timeouts.read, Phase::DataChannel).await {
                     Ok(reply) => reply.to_string(),
                     Err(_) => e.to_string(),
                 },
-            );
+            ));
+        }
+        None => {
+            return Ok(Protected::Failed(
+                "data-channel handshake not attempted".into(),
+            ))
+        }
+    };
+    let resumed = stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    let mut listing = Vec::new();
+    let read = tokio::time::timeout(
+        timeouts.read,
+        (&mut stream)
+            .take(MAX_LISTING as u64)
+            .read_to_end(&mut listing),
+    )
+    .await;
+    drop(stream);
+    let done = await_reply(
+        control,
+        "reply after the data transfer",
+        Phase::DataChannel,
+        ctx,
+    )
+    .await?;
+    // A server that closes without close_notify still delivered the
+    // listing: its 226 is what confirms it.
+    let delivered = match &read {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::UnexpectedEof,
+        Err(_) => false,
+    };
+    if delivered && done.class() == 2 {
+        let entries = listing
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count() as u64;
+        Ok(Protected::Done { entries, resumed })
+    } else if done.class() != 2 {
+        Ok(Protected::Failed(done.to_string()))
+    } else {
+        Ok(Protected::Failed(format!(
+            "listing not received: {}",
+            match read {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".into(),
+            }
+        )))
+    }
+}
+
+/// Reads the reply to a data command while the data-channel handshake
+/// runs. Returns as soon as the reply is a refusal (the handshake is then
+/// abandoned), else when both are done.
+async fn mark_and_handshake<S, T, H>(
+    control: &mut ControlConnection<S>,
+    handshake: H,
+    read_timeout: Duration,
+) -> (Result<Reply, FtpError>, Option<Result<T, HandshakeError>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: std::future::Future<Output = Result<T, HandshakeError>>,
+{
+    let read = control.read_reply(read_timeout, Phase::DataChannel);
+    tokio::pin!(read);
+    tokio::pin!(handshake);
+    let mut mark: Option<Result<Reply, FtpError>> = None;
+    let mut shaken: Option<Result<T, HandshakeError>> = None;
+    loop {
+        match &mark {
+            // A preliminary reply: the transfer needs the handshake too.
+            Some(Ok(reply)) if reply.class() == 1 => {}
+            Some(_) => break,
+            None => {}
+        }
+        if mark.is_some() && shaken.is_some() {
+            break;
+        }
+        tokio::select! {
+            reply = &mut read, if mark.is_none() => mark = Some(reply),
+            result = &mut handshake, if shaken.is_none() => {
+                let failed = result.is_err();
+                shaken = Some(result);
+                // A failed handshake: the control reply says why, or the
+                // server may say nothing more; either way, wait for it.
+                if failed && mark.is_some() {
+                    break;
+                }
+            }
         }
     }
-    Ok(())
+    match mark {
+        Some(reply) => (reply, shaken),
+        // Unreachable: the loop only ends once the reply is in.
+        None => (
+            Err(FtpError {
+                phase: Phase::DataChannel,
+                kind: crate::ftp::control::FtpErrorKind::ClosedBeforeReply,
+            }),
+            shaken,
+        ),
+    }
+}
+
+/// `PROT C`, then a cleartext transfer: `prot_c` is `accepted` only when
+/// the transfer completed in clear. The transfer lists a path that does not
+/// exist; only when the server will not open a data connection for that
+/// (a "no such file" answer before any data connection) and the login is
+/// anonymous is the (public) login directory listed instead.
+async fn check_cleartext_data<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    session: &SessionContext<'_>,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Result<(), Failure> {
+    let prot_c = ask(control, "PROT C", Phase::Protection, ctx).await?;
+    let agreed = prot_c.code == 200;
+    posture.prot_c_reply = Some(prot_c.clone());
+    if !agreed {
+        posture.prot_c = Some(ProtC::Refused);
+        posture.prot_c_transfer_reply = Some(prot_c);
+        posture.prot_c_reason = Some("PROT C refused".into());
+        return Ok(());
+    }
+    if !ctx.config.posture.data {
+        posture.prot_c_reason =
+            Some("PROT C answered 200; no transfer tried (--no-data), so not judged".into());
+        return Ok(());
+    }
+    let mut path = NONEXISTENT_PATH;
+    loop {
+        let attempt = cleartext_listing(control, session.addr, path, ctx).await?;
+        posture.prot_c_transfer_path = Some(if path.is_empty() {
+            "(login directory)".into()
+        } else {
+            path.into()
+        });
+        match attempt {
+            Cleartext::Completed(reply) => {
+                posture.prot_c = Some(ProtC::Accepted);
+                posture.prot_c_reason =
+                    Some("a cleartext data transfer completed after PROT C".into());
+                posture.prot_c_transfer_reply = Some(reply);
+            }
+            Cleartext::Refused(reply, step) => {
+                posture.prot_c = Some(ProtC::Refused);
+                posture.prot_c_reason = Some(format!("PROT C answered 200, but {step}"));
+                posture.prot_c_transfer_reply = Some(reply);
+            }
+            Cleartext::NoSuchPath(reply)
+                if !path.is_empty() && ctx.config.posture.login.is_anonymous() =>
+            {
+                posture.prot_c_transfer_reply = Some(reply);
+                path = "";
+                continue;
+            }
+            Cleartext::NoSuchPath(reply) => {
+                posture.prot_c = Some(ProtC::Unknown);
+                posture.prot_c_reason = Some(
+                    "the server refused the listing before opening the data connection; \
+                     the login directory of a named user is not listed in clear"
+                        .into(),
+                );
+                posture.prot_c_transfer_reply = Some(reply);
+            }
+            Cleartext::Broken(why) => {
+                posture.prot_c = Some(ProtC::Unknown);
+                posture.prot_c_reason = Some(format!("the cleartext transfer broke: {why}"));
+            }
+        }
+        return Ok(());
+    }
+}
+
+/// How a cleartext listing went.
+enum Cleartext {
+    /// 1xx, data in clear, then 2xx.
+    Completed(Reply),
+    /// Refused, with the step that refused.
+    Refused(Reply, &'static str),
+    /// "No such file" before any data crossed: says nothing about PROT C.
+    NoSuchPath(Reply),
+    /// Neither (a connect failure, a timeout).
+    Broken(String),
+}
+
+/// Whether a refusal of LIST is about the path (450/550 without a word on
+/// protection) rather than about the cleartext data channel.
+fn refusal_is_about_the_path(reply: &Reply) -> bool {
+    let text = reply.text().to_ascii_lowercase();
+    let about_protection = [
+        "tls", "ssl", "encrypt", "secur", "protect", "prot ", "clear",
+    ]
+    .iter()
+    .any(|w| text.contains(w));
+    matches!(reply.code, 450 | 550) && !about_protection
+}
+
+async fn cleartext_listing<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    addr: SocketAddr,
+    path: &str,
+    ctx: &ProbeContext,
+) -> Result<Cleartext, Failure> {
+    let timeouts = &ctx.config.timeouts;
+    let mut data = match open_data_connection(control, addr, ctx).await? {
+        DataConnection::Open(stream) => stream,
+        DataConnection::Refused(reply) => {
+            return Ok(Cleartext::Refused(
+                reply,
+                "the passive request after it was refused",
+            ))
+        }
+        DataConnection::Unusable(why) => return Ok(Cleartext::Broken(why)),
+    };
+    let command = if path.is_empty() {
+        "LIST".to_string()
+    } else {
+        format!("LIST {path}")
+    };
+    let mark = ask(control, &command, Phase::DataChannel, ctx).await?;
+    if mark.class() != 1 {
+        if refusal_is_about_the_path(&mark) {
+            return Ok(Cleartext::NoSuchPath(mark));
+        }
+        return Ok(Cleartext::Refused(
+            mark,
+            "the cleartext transfer was refused",
+        ));
+    }
+    // Whatever arrives is discarded unread: only the completion matters.
+    let mut sink = [0u8; 4096];
+    let mut total = 0usize;
+    let drained = tokio::time::timeout(timeouts.read, async {
+        loop {
+            match data.read(&mut sink).await {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    total += n;
+                    if total > MAX_LISTING {
+                        return Err("listing larger than 1 MiB".to_string());
+                    }
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+    drop(data);
+    let done = await_reply(
+        control,
+        "reply after the cleartext transfer",
+        Phase::DataChannel,
+        ctx,
+    )
+    .await?;
+    match (drained, done.class()) {
+        (Ok(Ok(())), 2) => Ok(Cleartext::Completed(done)),
+        (_, 4 | 5) if refusal_is_about_the_path(&done) && total == 0 => {
+            // 150 then "no such file": the data connection was accepted in
+            // clear, but no transfer completed; list the login dir instead.
+            Ok(Cleartext::NoSuchPath(done))
+        }
+        (_, 4 | 5) => Ok(Cleartext::Refused(
+            done,
+            "the cleartext transfer was refused",
+        )),
+        (Ok(Err(why)), _) => Ok(Cleartext::Broken(why)),
+        (Err(_), _) => Ok(Cleartext::Broken(
+            "cleartext data not finished in time".into(),
+        )),
+        (Ok(Ok(())), _) => Ok(Cleartext::Broken(format!("unexpected reply {done}"))),
+    }
 }
 
 /// What is wrong with an advertised PASV address, relative to the peer.
@@ -468,12 +1021,68 @@ mod tests {
 
     #[test]
     fn secret_never_prints() {
-        let config = LoginConfig {
-            user: "alice".into(),
-            password: Secret::new("hunter2"),
-        };
+        let config = LoginConfig::new("alice", Secret::new("hunter2")).unwrap();
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn login_config_refuses_line_breaks_and_empty_values() {
+        let bad = |u: &str, p: &str| LoginConfig::new(u, Secret::new(p)).unwrap_err();
+        assert_eq!(bad("a\r\nDELE x", "p"), LoginConfigError::UserHasLineBreak);
+        assert_eq!(
+            bad("alice", "p\nSITE CHMOD 777 /"),
+            LoginConfigError::PasswordHasLineBreak
+        );
+        assert_eq!(bad("alice", ""), LoginConfigError::EmptyPassword);
+        assert_eq!(bad("", "p"), LoginConfigError::EmptyUser);
+        assert!(LoginConfig::default().is_anonymous());
+        assert!(!LoginConfig::new("alice", Secret::new("p"))
+            .unwrap()
+            .is_anonymous());
+    }
+
+    #[test]
+    fn outcomes_serialize_as_report_values() {
+        assert_eq!(
+            serde_json::to_string(&PassivePort::Unreachable).unwrap(),
+            "\"unreachable\""
+        );
+        assert_eq!(ProtC::Accepted.as_str(), "accepted");
+        let back: CleartextLogin = serde_json::from_str("\"allowed\"").unwrap();
+        assert_eq!(back, CleartextLogin::Allowed);
+    }
+
+    fn reply(code: u16, text: &str) -> Reply {
+        let raw = format!("{code} {text}\r\n");
+        match crate::ftp::parse_reply(raw.as_bytes(), 4096).unwrap() {
+            crate::ftp::Parsed::Complete(r, _) => r,
+            crate::ftp::Parsed::NeedMore => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn path_refusals_are_told_from_protection_refusals() {
+        assert!(refusal_is_about_the_path(&reply(
+            450,
+            "/.ftps-scan-no-such-path: No such file or directory"
+        )));
+        assert!(refusal_is_about_the_path(&reply(
+            550,
+            "No such file or directory."
+        )));
+        assert!(!refusal_is_about_the_path(&reply(
+            522,
+            "Data connections must be encrypted."
+        )));
+        assert!(!refusal_is_about_the_path(&reply(
+            550,
+            "SSL/TLS required on the data channel"
+        )));
+        assert!(!refusal_is_about_the_path(&reply(
+            425,
+            "Can't open data connection."
+        )));
     }
 }

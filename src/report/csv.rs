@@ -73,6 +73,12 @@ pub const COLUMNS: &[&str] = &[
     // verdict
     "verdict",
     "findings",
+    // added later (at the end, so existing column positions never move)
+    "client_cert",
+    "prot_c_reply",
+    "prot_c_transfer_reply",
+    "data_tls_reuse_required",
+    "auth_tls_race",
 ];
 
 /// The cells of one report, in [`COLUMNS`] order.
@@ -88,6 +94,9 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
     };
     let p_str = |f: fn(&crate::probe::posture::Posture) -> &Option<String>| -> String {
         posture.and_then(|p| f(p).clone()).unwrap_or_default()
+    };
+    let p_fact = |f: fn(&crate::probe::posture::Posture) -> Option<&'static str>| -> String {
+        posture.and_then(f).unwrap_or_default().to_string()
     };
     let p_bool = |f: fn(&crate::probe::posture::Posture) -> Option<bool>| -> String {
         yes_no(posture.and_then(f))
@@ -145,11 +154,11 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
         cert.map(|c| c.key.clone()).unwrap_or_default(),
         cert.map(|c| c.signature.clone()).unwrap_or_default(),
         cert.map(|c| c.sha256.clone()).unwrap_or_default(),
-        p_str(|p| &p.cleartext_login),
+        p_fact(|p| p.cleartext_login.map(|x| x.as_str())),
         reply_cell(posture.and_then(|p| p.cleartext_login_reply.as_ref())),
-        p_str(|p| &p.login),
-        p_str(|p| &p.prot_p),
-        p_str(|p| &p.prot_c),
+        p_fact(|p| p.login.map(|x| x.as_str())),
+        p_fact(|p| p.prot_p.map(|x| x.as_str())),
+        p_fact(|p| p.prot_c.map(|x| x.as_str())),
         p_str(|p| &p.pasv_address),
         posture
             .and_then(|p| p.pasv_port)
@@ -157,12 +166,12 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
             .unwrap_or_default(),
         p_bool(|p| p.pasv_address_mismatch),
         p_bool(|p| p.pasv_private_address),
-        p_str(|p| &p.passive_port),
+        p_fact(|p| p.passive_port.map(|x| x.as_str())),
         posture
             .and_then(|p| p.epsv_port)
             .map(|p| p.to_string())
             .unwrap_or_default(),
-        p_str(|p| &p.data_tls),
+        p_fact(|p| p.data_tls.map(|x| x.as_str())),
         text(&p_str(|p| &p.data_tls_reply)),
         p_bool(|p| p.data_tls_resumed),
         r.verdict.map(|v| v.to_string()).unwrap_or_default(),
@@ -171,6 +180,20 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
             .map(|f| f.id.as_str())
             .collect::<Vec<_>>()
             .join(";"),
+        r.client_cert
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
+        reply_cell(posture.and_then(|p| p.prot_c_reply.as_ref())),
+        reply_cell(posture.and_then(|p| p.prot_c_transfer_reply.as_ref())),
+        p_bool(|p| p.data_tls_reuse_required),
+        match (&r.ftp.auth_tls_race, &r.versions) {
+            (Some(_), _) => "yes".into(),
+            (None, Some(v)) if !v.auth_tls_race.is_empty() => "yes".into(),
+            (None, _) if r.ftp.auth_tls_reply.as_ref().is_some_and(|a| a.code == 234) => {
+                "no".into()
+            }
+            _ => String::new(),
+        },
     ];
     debug_assert_eq!(cells.len(), COLUMNS.len());
     cells

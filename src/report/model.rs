@@ -58,6 +58,10 @@ pub enum Status {
     NoTls,
     /// TLS was agreed but the handshake failed.
     TlsFailed,
+    /// TLS works, but the server demands a client certificate, which the
+    /// scanner does not have (mTLS): nothing behind the handshake can be
+    /// assessed.
+    ClientCertRequired,
     /// Something answered, but not FTP.
     NotFtp,
     Timeout,
@@ -69,10 +73,11 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 10] = [
         Status::Ok,
         Status::NoTls,
         Status::TlsFailed,
+        Status::ClientCertRequired,
         Status::NotFtp,
         Status::Timeout,
         Status::Refused,
@@ -86,6 +91,7 @@ impl Status {
             Status::Ok => "ok",
             Status::NoTls => "no-tls",
             Status::TlsFailed => "tls-failed",
+            Status::ClientCertRequired => "client-cert-required",
             Status::NotFtp => "not-ftp",
             Status::Timeout => "timeout",
             Status::Refused => "refused",
@@ -101,7 +107,11 @@ impl Status {
     pub fn answered(self) -> bool {
         matches!(
             self,
-            Status::Ok | Status::NoTls | Status::TlsFailed | Status::NotFtp
+            Status::Ok
+                | Status::NoTls
+                | Status::TlsFailed
+                | Status::ClientCertRequired
+                | Status::NotFtp
         )
     }
 }
@@ -184,6 +194,10 @@ pub struct EndpointReport {
     pub duration_ms: u64,
     pub ftp: FtpFacts,
     pub tls: Option<TlsSession>,
+    /// Whether the server asks for a client certificate, and whether it
+    /// works without one (`None`: no TLS handshake got that far).
+    #[serde(default)]
+    pub client_cert: Option<ClientCert>,
     pub certificate: Option<crate::tls::cert::CertificateReport>,
     pub versions: Option<crate::tls::versions::VersionReport>,
     pub posture: Option<crate::probe::posture::Posture>,
@@ -204,6 +218,12 @@ pub struct FtpFacts {
     pub auth_tls_reply: Option<Reply>,
     /// Only tried when AUTH TLS was refused.
     pub auth_ssl_reply: Option<Reply>,
+    /// The FTP reply that came back in clear in place of a TLS answer to
+    /// the ClientHello sent right after the 234 (the AUTH TLS race: the
+    /// server read the hello as a command). The session was then retried
+    /// with a pause after the 234; real clients fail there intermittently.
+    #[serde(default)]
+    pub auth_tls_race: Option<Reply>,
     pub quit_reply: Option<Reply>,
 }
 
@@ -219,4 +239,42 @@ pub struct TlsSession {
     /// Whether the AUTH command that succeeded was `AUTH SSL` (legacy).
     #[serde(default)]
     pub via_auth_ssl: bool,
+    /// Whether the server's handshake signature was verified against its
+    /// certificate's key. `false` when the crypto provider could not verify
+    /// it (an RSA key under 2048 bits, say): the audit went on, but the
+    /// session proves nothing about who holds the key, so no user password
+    /// is sent on it.
+    #[serde(default = "yes")]
+    pub handshake_signature_verified: bool,
+    /// Why the handshake signature was not verified.
+    #[serde(default)]
+    pub handshake_signature_error: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `client_cert`: whether the server wants a TLS client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientCert {
+    /// No CertificateRequest.
+    None,
+    /// CertificateRequest sent, and the session works without a certificate
+    /// (vsftpd's default `ssl_request_cert=YES`).
+    Requested,
+    /// Without a certificate the handshake fails (TLS 1.2) or the first read
+    /// after it does (TLS 1.3, alert 116 certificate_required).
+    Required,
+}
+
+impl ClientCert {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientCert::None => "none",
+            ClientCert::Requested => "requested",
+            ClientCert::Required => "required",
+        }
+    }
 }

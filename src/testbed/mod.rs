@@ -6,6 +6,9 @@ pub mod pki;
 pub mod raw;
 pub mod server;
 
-pub use pki::{server_config, CertKind, Identity, TestPki};
+pub use pki::{server_config, CertKind, ClientCertPolicy, Identity, TestPki};
 pub use raw::{closed_port, RawServer, Step};
-pub use server::{LoggedCommand, ServerLog, ServerSpec, TestServer};
+pub use server::{
+    AuthRace, DataTransfer, ListedPath, LoggedCommand, ProtC, Protection, ServerLog, ServerSpec,
+    TestServer, PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
+};

@@ -24,6 +24,28 @@ pub enum CertKind {
     WrongName,
 }
 
+/// Whether the server asks the client for a certificate during the TLS
+/// handshake (control and data connections alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientCertPolicy {
+    /// No `CertificateRequest` (most servers).
+    #[default]
+    None,
+    /// A `CertificateRequest` naming the test CA, but a client without a
+    /// certificate is let in: vsftpd's `ssl_request_cert=YES` (its default)
+    /// with `require_cert=NO`.
+    Request,
+    /// A certificate issued by the test CA is required: ProFTPD's
+    /// `TLSVerifyClient on`. A client without one fails in the handshake
+    /// under TLS 1.2 (the server answers its empty `Certificate` with an
+    /// alert instead of `Finished`: rustls sends 116 `certificate_required`
+    /// where OpenSSL servers such as ProFTPD send 40 `handshake_failure`);
+    /// under TLS 1.3 the client's handshake completes (it sends its
+    /// `Finished` first) and its first read gets alert 116
+    /// `certificate_required`.
+    Require,
+}
+
 /// A certificate chain and its private key, ready for a TLS server.
 pub struct Identity {
     pub chain: Vec<CertificateDer<'static>>,
@@ -151,6 +173,65 @@ impl TestPki {
             chain_pem,
             key_pem: key.serialize_pem(),
         })
+    }
+
+    /// Issues a TLS client certificate (`clientAuth`) for `name`, for
+    /// tests of servers that require one ([`ClientCertPolicy::Require`]).
+    pub fn issue_client(&self, name: &str) -> Result<Identity, PkiError> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name);
+        dn.push(DnType::OrganizationName, "ftps-scan test client");
+        params.distinguished_name = dn;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(90);
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Identity {
+            chain: vec![cert.der().clone(), self.ca_der.clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            chain_pem: format!("{}{}", cert.pem(), self.ca_pem),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// As [`server_config`], with the client-certificate `policy`; client
+    /// certificates are checked against this CA.
+    pub fn server_config_with_client_auth(
+        &self,
+        identity: &Identity,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        policy: ClientCertPolicy,
+    ) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+        let provider = crate::tls::session::provider();
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(versions)?;
+        let builder = match policy {
+            ClientCertPolicy::None => builder.with_no_client_auth(),
+            ClientCertPolicy::Request | ClientCertPolicy::Require => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(self.ca_der.clone())?;
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                );
+                let verifier = if policy == ClientCertPolicy::Request {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                let verifier = verifier
+                    .build()
+                    .map_err(|e| rustls::Error::General(e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder.with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+        Ok(Arc::new(config))
     }
 
     /// Writes the chain and key of `identity` as PEM files (for real

@@ -28,8 +28,14 @@ pub struct ServerSpec {
     pub auth_refusal: String,
     /// Refuse `USER` before TLS (`530`), as `force_local_logins_ssl` does.
     pub require_tls_for_login: bool,
-    /// Accept `PROT C`; otherwise answer `536`.
+    /// Accept `PROT C`; otherwise answer `536` (whatever [`Self::prot_c`]
+    /// says). When true, [`Self::prot_c`] decides what a cleartext data
+    /// connection does.
     pub allow_prot_c: bool,
+    /// What happens with cleartext data (after `PROT C`, or with no `PROT`
+    /// at all) when [`Self::allow_prot_c`] is true. Default
+    /// [`ProtC::Works`], today's behaviour.
+    pub prot_c: ProtC,
     /// Address advertised in the PASV reply instead of the real one.
     pub pasv_advertise: Option<Ipv4Addr>,
     /// Listen on the advertised address too, with the same port, and count
@@ -43,6 +49,50 @@ pub struct ServerSpec {
     /// Fail every data-channel TLS session the way vsftpd does when it
     /// cannot match the session (`522 ...`), resumed or not.
     pub refuse_data_tls: bool,
+    /// The reply to a refused data-channel TLS session
+    /// ([`Self::require_session_reuse`], [`Self::refuse_data_tls`]), sent
+    /// after the `150` and the handshake. Default [`VSFTPD_REUSE_REFUSAL`]
+    /// (vsftpd 3.0.3); [`PROFTPD_REUSE_REFUSAL`] imitates ProFTPD's
+    /// mod_tls.
+    pub reuse_refusal: String,
+    /// Close the control connection right after [`Self::reuse_refusal`]:
+    /// vsftpd 3.0.3 does (`vsf_cmdio_write_exit` under
+    /// `require_ssl_reuse=YES`); ProFTPD keeps the session. Default false.
+    pub close_after_reuse_refusal: bool,
+    /// On `LIST`/`NLST` under `PROT P`, wait for the client's TLS handshake
+    /// on the data connection *before* sending `150` (the Node `ftp-srv`
+    /// behaviour: its data socket counts as connected only once TLS is up).
+    /// Unless, within this time from the `LIST`, the data connection is
+    /// made and the first byte of its ClientHello has arrived (and then the
+    /// handshake succeeds), the answer is `425 No connection established`
+    /// (ftp-srv's text; ftp-srv waits 5 s) and no `150` is sent. The
+    /// session goes on. A client that waits for `150` before starting
+    /// TLS gets the 425. `None` (default): `150` first, then TLS.
+    pub data_tls_before_150: Option<Duration>,
+    /// After `234` to `AUTH`, the server upgrades the socket only after a
+    /// delay (Node `ftp-srv`, sometimes unftp). `None` (default): at once.
+    pub auth_race: Option<AuthRace>,
+    /// `AUTH TLS` (and `AUTH TLS-C`) answered `504 Unknown AUTH type`;
+    /// only `AUTH SSL` gets `234` (servers that implement only the old
+    /// draft's `AUTH SSL`). Default false.
+    pub auth_ssl_only: bool,
+    /// Send `120 Service ready in 1 minute.` first, then after this delay
+    /// the real 220 greeting (RFC 959's "service ready in nnn minutes",
+    /// seen on servers that are starting up or overloaded). Default `None`.
+    pub greeting_120: Option<Duration>,
+    /// Wait this long before the greeting (and before the `120`, if any),
+    /// on every connection: a slow but compliant server, e.g. one that
+    /// looks up the client's name with a dead resolver before greeting
+    /// (ProFTPD's `UseReverseDNS on`, vsftpd's `reverse_lookup_enable`),
+    /// or an overloaded host. Default `None`.
+    pub greeting_delay: Option<Duration>,
+    /// Echo the user and password in the reply to `PASS`
+    /// (`230 Login successful: user alice password hunter2`, or
+    /// `530 Login incorrect: user alice password hunter2`). No well-known
+    /// server does this; it stands for any server whose replies carry back
+    /// what the client sent, so tests can prove the scanner redacts the
+    /// password from its reports. Default false.
+    pub echo_password: bool,
     /// Accepted credentials besides `anonymous`/`ftp`.
     pub users: Vec<(String, String)>,
 }
@@ -63,14 +113,147 @@ impl Default for ServerSpec {
             auth_refusal: "502 AUTH not supported".into(),
             require_tls_for_login: false,
             allow_prot_c: true,
+            prot_c: ProtC::Works,
             pasv_advertise: None,
             decoy_on_advertised: false,
             pasv_port_closed: false,
             require_session_reuse: false,
             refuse_data_tls: false,
+            reuse_refusal: VSFTPD_REUSE_REFUSAL.into(),
+            close_after_reuse_refusal: false,
+            data_tls_before_150: None,
+            auth_race: None,
+            auth_ssl_only: false,
+            greeting_120: None,
+            greeting_delay: None,
+            echo_password: false,
             users: Vec::new(),
         }
     }
+}
+
+/// vsftpd 3.0.3's reply when a data-channel TLS session is refused under
+/// `require_ssl_reuse=YES` (it then closes the control connection).
+pub const VSFTPD_REUSE_REFUSAL: &str = "522 SSL connection failed: session reuse required";
+
+/// ProFTPD mod_tls's reply when the data-channel TLS session does not
+/// resume the control session (without `TLSOptions NoSessionReuseRequired`):
+/// its TLS log says "client did not reuse SSL session, rejecting data
+/// connection" and the client gets this; the session goes on.
+pub const PROFTPD_REUSE_REFUSAL: &str =
+    "425 Unable to build data connection: Operation not permitted";
+
+/// What a server does with cleartext data when it answered `200` to
+/// `PROT C` (see [`ServerSpec::prot_c`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProtC {
+    /// `200 PROT now Clear.`, and `LIST` over a plain data connection
+    /// works (vsftpd without `force_*_data_ssl`, ProFTPD without
+    /// `TLSRequired`). A nonexistent path gets what vsftpd sends: `150`, an
+    /// empty listing, `226`.
+    #[default]
+    Works,
+    /// vsftpd with `force_local_data_ssl=YES` / `force_anon_data_ssl=YES`:
+    /// `PROT C` → `200 PROT now Clear.`, then `LIST` (or anything that
+    /// needs a data connection) without `PROT P` →
+    /// `522 Data connections must be encrypted.` before any `150`; the
+    /// passive listener is closed without accepting, so no data flows.
+    RefuseTransfer,
+    /// unftp with `--ftps-required-on-data-channel=all`, as its policy
+    /// reads: `PROT C` → `200 PROT OK. Switching data channel to
+    /// plaintext` (and `PROT P` → `200 PROT OK. Securing data channel`),
+    /// then, while the protection is clear (also before any `PROT`), `PASV`
+    /// *and* `EPSV` → `534 A TLS connection is required on the data
+    /// channel`.
+    RefusePassive,
+    /// unftp as libunftp's code does it: as [`ProtC::RefusePassive`], but
+    /// only `PASV` is checked (its data-channel FTPS middleware matches
+    /// `Command::Pasv` only), so after `EPSV` a cleartext `LIST` works.
+    RefusePasvOnly,
+    /// `PROT C` → `536 Data connections must be encrypted.`, and a `LIST`
+    /// without `PROT P` → `522 Data connections must be encrypted.`: what
+    /// `allow_prot_c: false` does.
+    Refuse,
+}
+
+/// The AUTH TLS race of Node `ftp-srv` (sometimes unftp): the server writes
+/// `234` and wraps the socket in TLS only after [`AuthRace::delay`]. Bytes
+/// that arrive before that (a ClientHello sent right after the `234`) are
+/// read as an FTP command and answered in clear with
+/// `502 Command not allowed: <first word>`, the first space-separated word
+/// of the bytes (UTF-8, invalid bytes as U+FFFD, `"` removed, upper-cased,
+/// CR/LF dropped, at most 64 characters), as ftp-srv echoes its unknown
+/// "directive"; e.g. `502 Command not allowed: \u{16}\u{3}\u{1}...`. A
+/// client that waits longer than the delay after the `234` before its
+/// ClientHello succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthRace {
+    /// How long after the `234` the socket is switched to TLS (ftp-srv's
+    /// write callback plus promise; 200 ms is a fair imitation).
+    pub delay: Duration,
+    /// Only the first N connections (counted from server start) misbehave;
+    /// `None`: every connection. Lets a test prove a retry works.
+    pub connections: Option<usize>,
+    /// After the `502`, wrap the socket in TLS anyway (true, what ftp-srv
+    /// does: the client's ClientHello is lost, so the connection is dead
+    /// unless the client starts a new handshake on it), or stay in plain
+    /// FTP and go on answering commands in clear (false).
+    pub then_tls: bool,
+}
+
+impl AuthRace {
+    /// ftp-srv: 200 ms, every connection, TLS after the 502.
+    pub fn ftp_srv() -> Self {
+        Self {
+            delay: Duration::from_millis(200),
+            connections: None,
+            then_tls: true,
+        }
+    }
+}
+
+/// Protection of one data transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    Clear,
+    Tls,
+}
+
+/// What a `LIST`/`NLST` argument names in the testbed's tree: the login
+/// directory `/` holds `a.txt`, `b.txt` and the empty directory `pub`.
+/// Options (words starting with `-`, such as `-la`) are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListedPath {
+    /// No path, `.`, `/` (or `./`): three entries.
+    LoginDir,
+    /// `pub` or `/pub`: no entries.
+    EmptyDir,
+    /// `a.txt` or `b.txt` (with or without `/`): its one line.
+    File,
+    /// Anything else: no entries, `150` and `226` as vsftpd answers.
+    Missing,
+}
+
+/// One `LIST`/`NLST` that got as far as a passive listener (logged in,
+/// after `PASV`/`EPSV`), refused or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataTransfer {
+    /// `LIST` or `NLST`.
+    pub command: String,
+    /// The argument as received (trimmed), empty if none.
+    pub argument: String,
+    pub path: ListedPath,
+    /// Clear unless `PROT P` was in force on a TLS server.
+    pub protection: Protection,
+    /// Whether a data connection was accepted.
+    pub connected: bool,
+    /// For a TLS transfer whose handshake finished: whether it resumed the
+    /// control session. `None` for clear or a failed handshake.
+    pub resumed: Option<bool>,
+    /// Bytes of listing written to the data connection.
+    pub bytes: usize,
+    /// The final reply on the control connection (`226 ...`, `522 ...`).
+    pub reply: String,
 }
 
 /// One command as the server received it.
@@ -89,6 +272,11 @@ pub struct ServerLog {
     pub data_connections: usize,
     pub decoy_connections: usize,
     pub data_tls_resumed: Vec<bool>,
+    /// Every `LIST`/`NLST` past the passive listener, in order.
+    pub transfers: Vec<DataTransfer>,
+    /// How many times bytes arrived during [`AuthRace::delay`] and were
+    /// answered with `502 Command not allowed: ...` (once per `AUTH`).
+    pub auth_race_lost: usize,
 }
 
 /// A running test server; stops when dropped.
@@ -122,15 +310,20 @@ impl TestServer {
         let task_log = log.clone();
         let task = tokio::spawn(async move {
             let mut sessions = tokio::task::JoinSet::new();
+            let mut index = 0usize;
             while let Ok((stream, _)) = listener.accept().await {
+                index += 1;
                 if let Ok(mut l) = task_log.lock() {
                     l.connections += 1;
                 }
                 let spec = spec.clone();
                 let log = task_log.clone();
                 sessions.spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(60), serve(stream, spec, log))
-                        .await;
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(60),
+                        serve(stream, spec, log, index),
+                    )
+                    .await;
                 });
                 while sessions.try_join_next().is_some() {}
             }
@@ -139,10 +332,18 @@ impl TestServer {
     }
 }
 
+/// How long the server waits for a data connection, and for a data-channel
+/// TLS handshake, in the ordinary (150-first) flow.
+const DATA_WAIT: Duration = Duration::from_secs(10);
+
+/// Most characters of a raced ClientHello echoed in the `502`.
+const RACE_ECHO_MAX: usize = 64;
+
 async fn serve(
     stream: TcpStream,
     spec: Arc<ServerSpec>,
     log: Arc<Mutex<ServerLog>>,
+    index: usize,
 ) -> std::io::Result<()> {
     let local_ip = stream.local_addr()?.ip();
     let mut session = Session {
@@ -166,21 +367,68 @@ async fn serve(
         session.command_loop(&mut conn).await?;
         return Ok(());
     }
+    let race = spec
+        .auth_race
+        .filter(|r| r.connections.is_none_or(|n| index <= n));
     let mut conn = LineConn::new(stream);
     session.greet(&mut conn).await?;
-    match session.command_loop(&mut conn).await? {
-        Next::Done => Ok(()),
-        Next::Upgrade => {
-            let Some(tls) = spec.tls.clone() else {
+    loop {
+        match session.command_loop(&mut conn).await? {
+            Next::Done => return Ok(()),
+            Next::Upgrade => {
+                let Some(tls) = spec.tls.clone() else {
+                    return Ok(());
+                };
+                let (mut stream, leftover) = conn.into_parts();
+                if let Some(race) = race {
+                    let early = if leftover.is_empty() {
+                        let mut chunk = [0u8; 4096];
+                        match tokio::time::timeout(race.delay, stream.read(&mut chunk)).await {
+                            Err(_) => None,
+                            Ok(Ok(0)) => return Ok(()),
+                            Ok(Ok(n)) => Some(chunk.get(..n).unwrap_or_default().to_vec()),
+                            Ok(Err(e)) => return Err(e),
+                        }
+                    } else {
+                        Some(leftover)
+                    };
+                    if let Some(bytes) = early {
+                        if let Ok(mut l) = session.log.lock() {
+                            l.auth_race_lost += 1;
+                        }
+                        let reply = format!("502 Command not allowed: {}\r\n", race_echo(&bytes));
+                        stream.write_all(reply.as_bytes()).await?;
+                        stream.flush().await?;
+                        if !race.then_tls {
+                            conn = LineConn::new(stream);
+                            continue;
+                        }
+                    }
+                }
+                let tls_stream = TlsAcceptor::from(tls).accept(stream).await?;
+                session.secure = true;
+                let mut conn = LineConn::new(tls_stream);
+                let _ = session.command_loop(&mut conn).await?;
                 return Ok(());
-            };
-            let tls_stream = TlsAcceptor::from(tls).accept(conn.into_inner()).await?;
-            session.secure = true;
-            let mut conn = LineConn::new(tls_stream);
-            let _ = session.command_loop(&mut conn).await?;
-            Ok(())
+            }
         }
     }
+}
+
+/// What ftp-srv echoes of bytes it took for a command: the first word of
+/// the first CRLF-separated message, `"` removed, trimmed, upper-cased;
+/// here also bounded and without CR/LF, so the reply stays one line.
+fn race_echo(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let message = text.split("\r\n").find(|m| !m.is_empty()).unwrap_or("");
+    let stripped = message.replace('"', "");
+    let directive = stripped.split(' ').next().unwrap_or("").trim();
+    directive
+        .to_uppercase()
+        .chars()
+        .filter(|c| *c != '\r' && *c != '\n')
+        .take(RACE_ECHO_MAX)
+        .collect()
 }
 
 enum Next {
@@ -188,9 +436,10 @@ enum Next {
     Upgrade,
 }
 
-/// A line-oriented connection with its read buffer; the buffer is empty
-/// when the stream is handed over for a TLS upgrade, since a client sends
-/// nothing after AUTH before the 234.
+/// A line-oriented connection with its read buffer. A client sends
+/// nothing after AUTH before the 234, so the buffer is normally empty when
+/// the stream is handed over for a TLS upgrade; what is in it is returned
+/// with the stream (the AUTH race treats it as an early ClientHello).
 struct LineConn<S> {
     stream: S,
     buf: Vec<u8>,
@@ -204,8 +453,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
         }
     }
 
-    fn into_inner(self) -> S {
-        self.stream
+    fn into_parts(self) -> (S, Vec<u8>) {
+        (self.stream, self.buf)
     }
 
     async fn read_line(&mut self) -> std::io::Result<Option<String>> {
@@ -264,11 +513,70 @@ impl Drop for DecoyGuard {
     }
 }
 
+/// What the command loop does after a transfer.
+enum AfterTransfer {
+    Continue,
+    /// Close the control connection (vsftpd after a refused data TLS).
+    Close,
+}
+
+const LISTING: &str = "-rw-r--r-- 1 ftp ftp 10 Jan 01 00:00 a.txt\r\n-rw-r--r-- 1 ftp ftp 20 Jan 01 00:00 b.txt\r\ndrwxr-xr-x 2 ftp ftp 4096 Jan 01 00:00 pub\r\n";
+
+/// Resolves a LIST/NLST argument in the testbed's tree (see
+/// [`ListedPath`]) and returns the listing to send.
+fn resolve_listing(arg: &str) -> (ListedPath, String) {
+    let path: Vec<&str> = arg
+        .split_whitespace()
+        .skip_while(|w| w.starts_with('-'))
+        .collect();
+    let path = path.join(" ");
+    let path = path.strip_prefix("./").unwrap_or(&path);
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let name = path.strip_prefix('/').unwrap_or(path);
+    match name {
+        "" | "." => (ListedPath::LoginDir, LISTING.to_string()),
+        "pub" => (ListedPath::EmptyDir, String::new()),
+        "a.txt" | "b.txt" => {
+            let line = LISTING
+                .split_inclusive("\r\n")
+                .find(|l| l.trim_end().ends_with(name))
+                .unwrap_or_default();
+            (ListedPath::File, line.to_string())
+        }
+        _ => (ListedPath::Missing, String::new()),
+    }
+}
+
 impl Session {
+    /// The effective cleartext-data behaviour.
+    fn prot_c(&self) -> ProtC {
+        if self.spec.allow_prot_c {
+            self.spec.prot_c
+        } else {
+            ProtC::Refuse
+        }
+    }
+
+    /// libunftp's PROT wording for the unftp imitations.
+    fn unftp_wording(&self) -> bool {
+        matches!(self.prot_c(), ProtC::RefusePassive | ProtC::RefusePasvOnly)
+    }
+
     async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         conn: &mut LineConn<S>,
     ) -> std::io::Result<()> {
+        if let Some(delay) = self.spec.greeting_delay {
+            tokio::time::sleep(delay).await;
+        }
+        if let Some(delay) = self.spec.greeting_120 {
+            conn.reply("120 Service ready in 1 minute.").await?;
+            tokio::time::sleep(delay).await;
+        }
         let lines = &self.spec.greeting;
         let mut text = String::new();
         for (i, line) in lines.iter().enumerate() {
@@ -311,11 +619,12 @@ impl Session {
                 }
                 "AUTH" => {
                     let wanted = arg.to_ascii_uppercase();
+                    let tls_kind = wanted == "TLS" || wanted == "TLS-C";
                     if self.secure {
                         conn.reply("503 Already using TLS.").await?;
-                    } else if self.spec.tls.is_some()
-                        && (wanted == "TLS" || wanted == "SSL" || wanted == "TLS-C")
-                    {
+                    } else if self.spec.tls.is_some() && self.spec.auth_ssl_only && tls_kind {
+                        conn.reply("504 Unknown AUTH type").await?;
+                    } else if self.spec.tls.is_some() && (tls_kind || wanted == "SSL") {
                         conn.reply("234 Proceed with negotiation.").await?;
                         return Ok(Next::Upgrade);
                     } else {
@@ -339,29 +648,55 @@ impl Session {
                     };
                     if ok {
                         self.logged_in = true;
-                        conn.reply("230 Login successful.").await?;
-                    } else {
-                        conn.reply("530 Login incorrect.").await?;
                     }
+                    let reply = match (ok, self.spec.echo_password) {
+                        (true, false) => "230 Login successful.".to_string(),
+                        (false, false) => "530 Login incorrect.".to_string(),
+                        (true, true) => format!(
+                            "230 Login successful: user {} password {arg}",
+                            self.user.as_deref().unwrap_or("")
+                        ),
+                        (false, true) => format!(
+                            "530 Login incorrect: user {} password {arg}",
+                            self.user.as_deref().unwrap_or("")
+                        ),
+                    };
+                    conn.reply(&reply).await?;
                 }
                 "PBSZ" => conn.reply("200 PBSZ=0").await?,
                 "PROT" => match arg.to_ascii_uppercase().as_str() {
                     "P" if self.secure => {
                         self.prot_private = true;
-                        conn.reply("200 PROT now Private.").await?;
+                        if self.unftp_wording() {
+                            conn.reply("200 PROT OK. Securing data channel").await?;
+                        } else {
+                            conn.reply("200 PROT now Private.").await?;
+                        }
                     }
-                    "C" if self.spec.allow_prot_c => {
-                        self.prot_private = false;
-                        conn.reply("200 PROT now Clear.").await?;
-                    }
-                    "C" => {
-                        conn.reply("536 Data connections must be encrypted.")
-                            .await?
-                    }
+                    "C" => match self.prot_c() {
+                        ProtC::Refuse => {
+                            conn.reply("536 Data connections must be encrypted.")
+                                .await?
+                        }
+                        ProtC::RefusePassive | ProtC::RefusePasvOnly => {
+                            self.prot_private = false;
+                            conn.reply("200 PROT OK. Switching data channel to plaintext")
+                                .await?;
+                        }
+                        ProtC::Works | ProtC::RefuseTransfer => {
+                            self.prot_private = false;
+                            conn.reply("200 PROT now Clear.").await?;
+                        }
+                    },
                     _ => conn.reply("504 Unsupported protection level.").await?,
                 },
                 "PASV" | "EPSV" if !self.logged_in => {
                     conn.reply("530 Please login with USER and PASS.").await?
+                }
+                "PASV" | "EPSV" if self.passive_refused(&verb) => {
+                    self.passive = None;
+                    conn.reply("534 A TLS connection is required on the data channel")
+                        .await?
                 }
                 "PASV" | "EPSV" => {
                     let port = self.open_passive().await?;
@@ -387,7 +722,11 @@ impl Session {
                             .await?;
                     }
                 }
-                "LIST" | "NLST" => self.list(conn).await?,
+                "LIST" | "NLST" => {
+                    if let AfterTransfer::Close = self.list(conn, &verb, &arg).await? {
+                        return Ok(Next::Done);
+                    }
+                }
                 "TYPE" => conn.reply("200 Switching to Binary mode.").await?,
                 "SYST" => conn.reply("215 UNIX Type: L8").await?,
                 "PWD" => conn.reply("257 \"/\" is the current directory").await?,
@@ -400,6 +739,19 @@ impl Session {
             }
         }
         Ok(Next::Done)
+    }
+
+    /// unftp's data-channel FTPS requirement: passive mode refused while
+    /// the protection is clear.
+    fn passive_refused(&self, verb: &str) -> bool {
+        if self.spec.tls.is_none() || self.prot_private {
+            return false;
+        }
+        match self.prot_c() {
+            ProtC::RefusePassive => true,
+            ProtC::RefusePasvOnly => verb == "PASV",
+            ProtC::Works | ProtC::RefuseTransfer | ProtC::Refuse => false,
+        }
     }
 
     async fn open_passive(&mut self) -> std::io::Result<u16> {
@@ -430,57 +782,174 @@ impl Session {
     async fn list<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         conn: &mut LineConn<S>,
-    ) -> std::io::Result<()> {
+        verb: &str,
+        arg: &str,
+    ) -> std::io::Result<AfterTransfer> {
         if !self.logged_in {
-            return conn.reply("530 Please login with USER and PASS.").await;
+            conn.reply("530 Please login with USER and PASS.").await?;
+            return Ok(AfterTransfer::Continue);
         }
         let Some(listener) = self.passive.take().and_then(|p| p.listener) else {
-            return conn.reply("425 Use PORT or PASV first.").await;
+            conn.reply("425 Use PORT or PASV first.").await?;
+            return Ok(AfterTransfer::Continue);
         };
-        if self.spec.tls.is_some() && !self.spec.allow_prot_c && !self.prot_private {
-            return conn.reply("522 Data connections must be encrypted.").await;
+        let (path, listing) = resolve_listing(arg);
+        let tls = match (&self.spec.tls, self.prot_private) {
+            (Some(tls), true) => Some(tls.clone()),
+            _ => None,
+        };
+        let mut transfer = DataTransfer {
+            command: verb.to_string(),
+            argument: arg.to_string(),
+            path,
+            protection: if tls.is_some() {
+                Protection::Tls
+            } else {
+                Protection::Clear
+            },
+            connected: false,
+            resumed: None,
+            bytes: 0,
+            reply: String::new(),
+        };
+        let result = self
+            .transfer(conn, listener, tls, &listing, &mut transfer)
+            .await;
+        if let Ok(mut l) = self.log.lock() {
+            l.transfers.push(transfer);
+        }
+        result
+    }
+
+    /// The data connection of one LIST/NLST; every final reply goes
+    /// through [`finish`] so the log records it.
+    async fn transfer<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        conn: &mut LineConn<S>,
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        listing: &str,
+        t: &mut DataTransfer,
+    ) -> std::io::Result<AfterTransfer> {
+        if self.spec.tls.is_some()
+            && tls.is_none()
+            && matches!(self.prot_c(), ProtC::Refuse | ProtC::RefuseTransfer)
+        {
+            drop(listener);
+            return finish(conn, t, "522 Data connections must be encrypted.").await;
+        }
+        let Some(tls) = tls else {
+            conn.reply("150 Here comes the directory listing.").await?;
+            let Some(mut data) = self.accept_data(&listener, DATA_WAIT, t).await else {
+                return finish(conn, t, "425 Failed to establish connection.").await;
+            };
+            data.write_all(listing.as_bytes()).await?;
+            t.bytes = listing.len();
+            let _ = data.shutdown().await;
+            return finish(conn, t, "226 Directory send OK.").await;
+        };
+        if let Some(wait) = self.spec.data_tls_before_150 {
+            // ftp-srv: the data socket counts only once its TLS is up.
+            const REFUSAL: &str = "425 No connection established";
+            let deadline = tokio::time::Instant::now() + wait;
+            let Some(data) = self.accept_data(&listener, wait, t).await else {
+                return finish(conn, t, REFUSAL).await;
+            };
+            let mut first = [0u8; 1];
+            let started = tokio::time::timeout_at(deadline, data.peek(&mut first)).await;
+            if !matches!(started, Ok(Ok(n)) if n > 0) {
+                return finish(conn, t, REFUSAL).await;
+            }
+            let Some(mut tls_data) = self.data_handshake(data, tls, t).await else {
+                return finish(conn, t, REFUSAL).await;
+            };
+            if self.refuses(t) {
+                drop(tls_data);
+                return self.refuse_reuse(conn, t).await;
+            }
+            conn.reply("150 Here comes the directory listing.").await?;
+            tls_data.write_all(listing.as_bytes()).await?;
+            t.bytes = listing.len();
+            let _ = tls_data.shutdown().await;
+            return finish(conn, t, "226 Directory send OK.").await;
         }
         conn.reply("150 Here comes the directory listing.").await?;
-        let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await;
-        let Ok(Ok((data, _))) = accepted else {
-            return conn.reply("425 Failed to establish connection.").await;
+        let Some(data) = self.accept_data(&listener, DATA_WAIT, t).await else {
+            return finish(conn, t, "425 Failed to establish connection.").await;
         };
+        let Some(mut tls_data) = self.data_handshake(data, tls, t).await else {
+            return finish(conn, t, "425 TLS handshake on the data connection failed.").await;
+        };
+        if self.refuses(t) {
+            drop(tls_data);
+            return self.refuse_reuse(conn, t).await;
+        }
+        tls_data.write_all(listing.as_bytes()).await?;
+        t.bytes = listing.len();
+        let _ = tls_data.shutdown().await;
+        finish(conn, t, "226 Directory send OK.").await
+    }
+
+    async fn accept_data(
+        &self,
+        listener: &TcpListener,
+        wait: Duration,
+        t: &mut DataTransfer,
+    ) -> Option<TcpStream> {
+        let accepted = tokio::time::timeout(wait, listener.accept()).await;
+        let Ok(Ok((data, _))) = accepted else {
+            return None;
+        };
+        t.connected = true;
         if let Ok(mut l) = self.log.lock() {
             l.data_connections += 1;
         }
-        let listing = "-rw-r--r-- 1 ftp ftp 10 Jan 01 00:00 a.txt\r\n-rw-r--r-- 1 ftp ftp 20 Jan 01 00:00 b.txt\r\ndrwxr-xr-x 2 ftp ftp 4096 Jan 01 00:00 pub\r\n";
-        match (&self.spec.tls, self.prot_private) {
-            (Some(tls), true) => {
-                let handshake = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    TlsAcceptor::from(tls.clone()).accept(data),
-                )
-                .await;
-                let Ok(Ok(mut tls_data)) = handshake else {
-                    return conn
-                        .reply("425 TLS handshake on the data connection failed.")
-                        .await;
-                };
-                let resumed =
-                    tls_data.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
-                if let Ok(mut l) = self.log.lock() {
-                    l.data_tls_resumed.push(resumed);
-                }
-                if self.spec.refuse_data_tls || (self.spec.require_session_reuse && !resumed) {
-                    drop(tls_data);
-                    return conn
-                        .reply("522 SSL connection failed: session reuse required")
-                        .await;
-                }
-                tls_data.write_all(listing.as_bytes()).await?;
-                let _ = tls_data.shutdown().await;
-            }
-            _ => {
-                let mut data = data;
-                data.write_all(listing.as_bytes()).await?;
-                let _ = data.shutdown().await;
-            }
-        }
-        conn.reply("226 Directory send OK.").await
+        Some(data)
     }
+
+    async fn data_handshake(
+        &self,
+        data: TcpStream,
+        tls: Arc<rustls::ServerConfig>,
+        t: &mut DataTransfer,
+    ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+        let handshake = tokio::time::timeout(DATA_WAIT, TlsAcceptor::from(tls).accept(data)).await;
+        let Ok(Ok(tls_data)) = handshake else {
+            return None;
+        };
+        let resumed = tls_data.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+        t.resumed = Some(resumed);
+        if let Ok(mut l) = self.log.lock() {
+            l.data_tls_resumed.push(resumed);
+        }
+        Some(tls_data)
+    }
+
+    fn refuses(&self, t: &DataTransfer) -> bool {
+        self.spec.refuse_data_tls || (self.spec.require_session_reuse && t.resumed != Some(true))
+    }
+
+    async fn refuse_reuse<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        conn: &mut LineConn<S>,
+        t: &mut DataTransfer,
+    ) -> std::io::Result<AfterTransfer> {
+        finish(conn, t, &self.spec.reuse_refusal).await?;
+        Ok(if self.spec.close_after_reuse_refusal {
+            AfterTransfer::Close
+        } else {
+            AfterTransfer::Continue
+        })
+    }
+}
+
+/// Sends the final reply of a transfer and records it.
+async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut LineConn<S>,
+    t: &mut DataTransfer,
+    line: &str,
+) -> std::io::Result<AfterTransfer> {
+    t.reply = line.to_string();
+    conn.reply(line).await?;
+    Ok(AfterTransfer::Continue)
 }

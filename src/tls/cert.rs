@@ -135,7 +135,7 @@ fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
     }
 }
 
-fn describe_key(cert: &X509Certificate<'_>) -> (String, Option<u32>) {
+pub(crate) fn describe_key(cert: &X509Certificate<'_>) -> (String, Option<u32>) {
     let spki = cert.public_key();
     let alg = &spki.algorithm.algorithm;
     if *alg == oid_registry::OID_SIG_ED25519 {

@@ -23,6 +23,9 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// endpoints).
 pub struct EndpointTls {
     pub config: Arc<ClientConfig>,
+    /// The same client without session resumption: a data connection on a
+    /// fresh session tells whether the server demands session reuse.
+    fresh: Arc<ClientConfig>,
     verifier: Arc<RecordingAcceptVerifier>,
 }
 
@@ -61,15 +64,42 @@ impl EndpointTls {
         config
             .dangerous()
             .set_certificate_verifier(verifier.clone());
+        config.client_auth_cert_resolver = verifier.clone();
+        let mut fresh = config.clone();
+        fresh.resumption = Resumption::disabled();
         config.resumption = Resumption::in_memory_sessions(4);
         Self {
             config: Arc::new(config),
+            fresh: Arc::new(fresh),
             verifier,
         }
     }
 
     pub fn recorded_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
         self.verifier.recorded_chain()
+    }
+
+    /// Why a handshake signature was not verified (the audit went on).
+    pub fn signature_error(&self) -> Option<String> {
+        self.verifier.signature_error()
+    }
+
+    /// Whether the server asked for a client certificate.
+    pub fn client_cert_requested(&self) -> bool {
+        self.verifier.client_cert_requested()
+    }
+
+    /// A handshake that never resumes an earlier session.
+    pub async fn handshake_fresh<S>(
+        &self,
+        stream: S,
+        server_name: ServerName<'static>,
+        timeout: Duration,
+    ) -> Result<TlsStream<S>, HandshakeError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        run_handshake(self.fresh.clone(), stream, server_name, timeout).await
     }
 
     /// Runs a client handshake on `stream` within `timeout`.
@@ -82,13 +112,55 @@ impl EndpointTls {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let connector = TlsConnector::from(self.config.clone());
-        match tokio::time::timeout(timeout, connector.connect(server_name, stream)).await {
-            Err(_) => Err(HandshakeError::Timeout(timeout)),
-            Ok(Err(e)) => Err(HandshakeError::Failed(describe_io_error(&e))),
-            Ok(Ok(s)) => Ok(s),
-        }
+        run_handshake(self.config.clone(), stream, server_name, timeout).await
     }
+}
+
+async fn run_handshake<S>(
+    config: Arc<ClientConfig>,
+    stream: S,
+    server_name: ServerName<'static>,
+    timeout: Duration,
+) -> Result<TlsStream<S>, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let connector = TlsConnector::from(config);
+    match tokio::time::timeout(timeout, connector.connect(server_name, stream)).await {
+        Err(_) => Err(HandshakeError::Timeout(timeout)),
+        Ok(Err(e)) => Err(HandshakeError::Failed {
+            message: describe_io_error(&e),
+            alert: alert_of(&e),
+        }),
+        Ok(Ok(s)) => Ok(s),
+    }
+}
+
+/// The TLS alert the server sent, when an I/O error is one.
+pub fn alert_of(e: &std::io::Error) -> Option<rustls::AlertDescription> {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::AlertReceived(alert)) => Some(*alert),
+        _ => None,
+    }
+}
+
+/// Whether an alert says "you need a client certificate": TLS 1.3's
+/// certificate_required (116), or the alerts servers send in TLS 1.2 when
+/// the client's Certificate message was empty.
+pub fn is_client_cert_alert(alert: rustls::AlertDescription) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        alert,
+        A::CertificateRequired
+            | A::HandshakeFailure
+            | A::BadCertificate
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::AccessDenied
+    )
 }
 
 impl Default for EndpointTls {
@@ -101,8 +173,12 @@ impl Default for EndpointTls {
 pub enum HandshakeError {
     #[error("TLS handshake not finished within {}", crate::ftp::control::humantime(*.0))]
     Timeout(Duration),
-    #[error("TLS handshake failed: {0}")]
-    Failed(String),
+    #[error("TLS handshake failed: {message}")]
+    Failed {
+        message: String,
+        /// The alert the server sent, if it sent one.
+        alert: Option<rustls::AlertDescription>,
+    },
 }
 
 fn describe_io_error(e: &std::io::Error) -> String {

@@ -2,15 +2,17 @@
 //! ClientHello probes (see [`super::raw`]), and optionally which cipher
 //! suites per accepted version.
 //!
-//! Every probe is a fresh connection: for explicit FTPS the greeting is read,
-//! `AUTH TLS` sent and a 234 required before the hello is written; for
-//! implicit FTPS the hello goes right after connect. Connections go through
-//! the run's [`Connector`], so the per-host cap holds across all probes.
+//! Every probe is a fresh connection opened by the one session opener
+//! ([`crate::probe::session::Opener`]): for explicit FTPS the greeting, `AUTH
+//! TLS` (or `AUTH SSL`) agreed, then the hello; for implicit FTPS the hello
+//! right after connect. Connections go through the run's connector, so the
+//! per-host cap holds across all probes, and the wait for a slot is not
+//! counted against a probe's deadlines.
 
 use super::raw::{self, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
-use crate::ftp::{ControlConnection, Reply};
-use crate::probe::connector::{Connector, HostConnection};
-use crate::report::{Mode, Phase};
+use crate::probe::connector::HostConnection;
+use crate::probe::session::{Opener, AUTH_RACE_PAUSE};
+use crate::report::Mode;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::net::SocketAddr;
@@ -23,6 +25,10 @@ pub struct VersionReport {
     /// Endpoint-level anomalies (version intolerance, unoffered answers).
     #[serde(default)]
     pub anomalies: Vec<String>,
+    /// Versions whose first probe was answered with FTP text in clear (the
+    /// AUTH TLS race) and that were probed again with a pause after the 234.
+    #[serde(default)]
+    pub auth_tls_race: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -105,12 +111,10 @@ impl VersionReport {
 
 /// What the version step needs from the run.
 pub struct VersionPlan<'a> {
-    pub connector: &'a Connector,
+    pub opener: Opener<'a>,
     pub addr: SocketAddr,
     pub mode: Mode,
     pub sni: Option<String>,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
     pub probe_timeout: Duration,
     /// Enumerate cipher suites of each accepted version.
     pub ciphers: bool,
@@ -120,9 +124,11 @@ pub struct VersionPlan<'a> {
 /// one per accepted suite plus one per group of offered suites (3 for
 /// TLS 1.2), enough for a server with every OpenSSL suite switched on.
 const MAX_CIPHER_ROUNDS: usize = 160;
-/// A 421 greeting is retried this many times, after a pause each.
-const BUSY_RETRIES: u32 = 2;
-const BUSY_PAUSE: Duration = Duration::from_secs(1);
+/// The raw prober's own cap on "connect and FTP preamble". The opener gives
+/// every network wait of the preamble its own deadline, and the wait for a
+/// per-host slot must not count (a compliant server with a 9 s greeting
+/// behind a busy host slot is not a timeout), so this is only a backstop.
+const PREAMBLE_BACKSTOP: Duration = Duration::from_secs(24 * 3600);
 
 /// Probes every version; returns the report and the certificate chain of
 /// the first accepted legacy (TLS <= 1.2 or SSLv2) flight, if any.
@@ -131,29 +137,48 @@ pub async fn probe_versions(
 ) -> (VersionReport, Option<(String, Vec<Vec<u8>>)>) {
     let settings = ProbeSettings {
         sni: plan.sni.clone(),
-        connect_timeout: plan.connect_timeout + plan.read_timeout * 2,
+        connect_timeout: PREAMBLE_BACKSTOP,
         probe_timeout: plan.probe_timeout,
         max_bytes: raw::probe::DEFAULT_MAX_BYTES,
     };
     let probes = TlsVersionProbe::ALL.map(|version| {
         let settings = settings.clone();
         async move {
-            let mut connect = || open_for_hello(plan);
-            let report = raw::probe_version(&mut connect, version, &settings).await;
+            let mut connect = || open_for_hello(plan, None);
+            let mut report = raw::probe_version(&mut connect, version, &settings).await;
+            // FTP text in clear where the TLS answer was due: the server
+            // read the hello as a command (the AUTH TLS race). Once more,
+            // with a pause after the 234, and the later probes alike.
+            let raced = plan.mode == Mode::Explicit
+                && report.verdict.verdict == RawVerdict::Unknown
+                && report.verdict.evidence.ftp_reply.is_some();
+            let mut paused = || open_for_hello(plan, Some(AUTH_RACE_PAUSE));
+            if raced {
+                report = raw::probe_version(&mut paused, version, &settings).await;
+            }
             let enumeration = if plan.ciphers && report.verdict.verdict == RawVerdict::Accepted {
-                Some(
+                Some(if raced {
+                    raw::enumerate_ciphers(&mut paused, version, &settings, MAX_CIPHER_ROUNDS).await
+                } else {
                     raw::enumerate_ciphers(&mut connect, version, &settings, MAX_CIPHER_ROUNDS)
-                        .await,
-                )
+                        .await
+                })
             } else {
                 None
             };
-            (version, report, enumeration)
+            (version, report, enumeration, raced)
         }
     });
-    let outcomes = futures::future::join_all(probes).await;
-
+    let raced_outcomes = futures::future::join_all(probes).await;
     let mut report = VersionReport::default();
+    let mut outcomes = Vec::with_capacity(raced_outcomes.len());
+    for (version, probe, enumeration, raced) in raced_outcomes {
+        if raced {
+            report.auth_tls_race.push(version.to_string());
+        }
+        outcomes.push((version, probe, enumeration));
+    }
+
     let mut legacy_chain = None;
     for (version, probe, enumeration) in &outcomes {
         let verdict = &probe.verdict;
@@ -256,52 +281,15 @@ fn intolerance(outcomes: &[Outcome]) -> Vec<String> {
         .collect()
 }
 
-/// Opens a connection ready for a ClientHello: connect, and for explicit
-/// FTPS the greeting, `AUTH TLS` and its 234. A 421 ("too many
-/// connections") greeting is retried after a pause, and if it persists the
-/// probe fails as "busy", never as "rejected".
-async fn open_for_hello(plan: &VersionPlan<'_>) -> io::Result<HostConnection> {
-    let mut busy_reply: Option<Reply> = None;
-    for attempt in 0..=BUSY_RETRIES {
-        if attempt > 0 {
-            tokio::time::sleep(BUSY_PAUSE * attempt).await;
-        }
-        let conn = plan
-            .connector
-            .connect(plan.addr, plan.connect_timeout)
-            .await
-            .map_err(|f| io::Error::other(f.message))?;
-        if plan.mode == Mode::Implicit {
-            return Ok(conn);
-        }
-        let HostConnection { stream, permit } = conn;
-        let mut control = ControlConnection::new(stream);
-        let greeting = control
-            .read_reply(plan.read_timeout, Phase::Greeting)
-            .await
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        if greeting.code == 421 {
-            busy_reply = Some(greeting);
-            continue;
-        }
-        if greeting.code != 220 {
-            return Err(io::Error::other(format!("greeting is not 220: {greeting}")));
-        }
-        let auth = control
-            .command("AUTH TLS", plan.read_timeout, Phase::Auth)
-            .await
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        if auth.code != 234 {
-            return Err(io::Error::other(format!("AUTH TLS refused: {auth}")));
-        }
-        let stream = control
-            .into_stream(Phase::VersionProbe)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        return Ok(HostConnection { stream, permit });
-    }
-    Err(io::Error::other(format!(
-        "server busy: {} (after {} retries)",
-        busy_reply.map(|r| r.to_string()).unwrap_or_default(),
-        BUSY_RETRIES
-    )))
+/// Opens a connection ready for a ClientHello, through the one session
+/// opener; its failures (busy, refused AUTH, timeouts) become I/O errors the
+/// raw prober reports as "connect failed", never as a rejected version.
+async fn open_for_hello(
+    plan: &VersionPlan<'_>,
+    pause: Option<Duration>,
+) -> io::Result<HostConnection> {
+    plan.opener
+        .raw_for_hello(plan.addr, plan.mode, pause)
+        .await
+        .map_err(|f| io::Error::other(f.message))
 }
