@@ -194,7 +194,8 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// Exit 1 when an endpoint's verdict is at least this.
+    /// Exit 1 when an endpoint's verdict is at least this (for an endpoint
+    /// that could not be fully assessed: the findings it recorded).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
 

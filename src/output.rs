@@ -117,6 +117,10 @@ pub struct Tally {
     pub input_errors: u64,
     pub statuses: BTreeMap<Status, u64>,
     pub verdicts: BTreeMap<Verdict, u64>,
+    /// Endpoints by the verdict their findings alone call for, also those
+    /// whose verdict is `error` (a high finding recorded before the
+    /// assessment stopped still fails the run).
+    pub findings_verdicts: BTreeMap<Verdict, u64>,
     pub findings: BTreeMap<String, u64>,
     pub interrupted: Option<&'static str>,
 }
@@ -128,6 +132,10 @@ impl Tally {
         if let Some(v) = report.verdict {
             *self.verdicts.entry(v).or_default() += 1;
         }
+        *self
+            .findings_verdicts
+            .entry(ftps_scan::policy::findings_verdict(&report.findings))
+            .or_default() += 1;
         for f in &report.findings {
             *self.findings.entry(f.id.clone()).or_default() += 1;
         }
@@ -178,8 +186,10 @@ impl Tally {
     }
 
     pub fn exit_code(&self, args: &OutputArgs) -> ExitCode {
+        // By findings, not by verdict: an endpoint that could not be fully
+        // assessed (`error`) still fails the run with the findings it has.
         let at_least = |floor: Verdict| {
-            self.verdicts
+            self.findings_verdicts
                 .iter()
                 .any(|(v, n)| *n > 0 && *v != Verdict::Error && *v >= floor)
         };
@@ -297,5 +307,73 @@ pub fn fit_open_file_limit(config: &mut ftps_scan::ScanConfig, quiet: bool) {
             );
         }
         config.concurrency = fitted;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use ftps_scan::policy::{Finding, Severity};
+
+    fn args(flags: &[&str]) -> OutputArgs {
+        let argv = ["ftps-scan", "-t", "192.0.2.1"].iter().chain(flags);
+        crate::cli::Cli::try_parse_from(argv).unwrap().scan.output
+    }
+
+    fn endpoint(verdict: Verdict, worst: Option<Severity>) -> EndpointReport {
+        let mut r = EndpointReport {
+            status: if verdict == Verdict::Error {
+                Status::Timeout
+            } else {
+                Status::Ok
+            },
+            ..Default::default()
+        };
+        r.verdict = Some(verdict);
+        r.findings = worst
+            .map(|severity| Finding {
+                id: "x".into(),
+                severity,
+                detail: String::new(),
+            })
+            .into_iter()
+            .collect();
+        r
+    }
+
+    fn code(reports: &[EndpointReport], flags: &[&str]) -> ExitCode {
+        let mut tally = Tally::default();
+        for r in reports {
+            tally.count(r);
+        }
+        tally.exit_code(&args(flags))
+    }
+
+    #[test]
+    fn findings_of_an_endpoint_that_stopped_early_set_the_exit_code() {
+        let high_error = [endpoint(Verdict::Error, Some(Severity::High))];
+        assert_eq!(code(&high_error, &[]), ExitCode::Findings);
+        // 1 before 3: a finding outranks "could not be assessed".
+        assert_eq!(code(&high_error, &["--fail-on-error"]), ExitCode::Findings);
+        assert_eq!(
+            code(&high_error, &["--fail-on", "never", "--fail-on-error"]),
+            ExitCode::Unassessed
+        );
+        assert_eq!(code(&high_error, &["--fail-on", "never"]), ExitCode::Clean);
+        let medium_error = [endpoint(Verdict::Error, Some(Severity::Medium))];
+        assert_eq!(code(&medium_error, &[]), ExitCode::Clean);
+        assert_eq!(
+            code(&medium_error, &["--fail-on", "warn"]),
+            ExitCode::Findings
+        );
+        let bare_error = [endpoint(Verdict::Error, None)];
+        assert_eq!(code(&bare_error, &["--fail-on", "warn"]), ExitCode::Clean);
+        assert_eq!(
+            code(&bare_error, &["--fail-on-error"]),
+            ExitCode::Unassessed
+        );
+        let pass = [endpoint(Verdict::Pass, Some(Severity::Low))];
+        assert_eq!(code(&pass, &["--fail-on", "warn"]), ExitCode::Clean);
     }
 }

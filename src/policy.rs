@@ -100,7 +100,8 @@ pub const CATALOG: &[FindingKind] = &[
     FindingKind { id: "tls1.1-accepted", severity: Severity::High, summary: "TLS 1.1 accepted", standard: "RFC 8996; PCI DSS 4.0 req. 4.2.1; NIST SP 800-52r2 3.1; BSI TR-02102-2" },
     FindingKind { id: "tls1.2-accepted", severity: Severity::Medium, summary: "TLS 1.2 accepted while the policy's min_tls_version is TLSv1.3", standard: "policy" },
     FindingKind { id: "tls1.2-not-offered", severity: Severity::Medium, summary: "TLS 1.2 not accepted (clients without TLS 1.3 cannot connect)", standard: "NIST SP 800-52r2 3.1 (servers shall support TLS 1.2)" },
-    FindingKind { id: "weak-cipher-accepted", severity: Severity::High, summary: "a weak cipher suite is accepted (NULL, anonymous, EXPORT, RC4, DES/3DES, MD5)", standard: "NIST SP 800-52r2 3.3; BSI TR-02102-2 3.3" },
+    FindingKind { id: "weak-cipher-accepted", severity: Severity::High, summary: "a weak cipher suite is accepted (NULL, anonymous, EXPORT, DES, 3DES, RC4, RC2, IDEA or MD5)", standard: "NIST SP 800-52r2 3.3; BSI TR-02102-2 3.3" },
+    FindingKind { id: "no-forward-secrecy", severity: Severity::Medium, summary: "a cipher suite without forward secrecy is accepted (static RSA, DH or ECDH key exchange): recorded traffic can be decrypted with the server's key later", standard: "NIST SP 800-52r2 3.3.1" },
     FindingKind { id: "tls-version-intolerance", severity: Severity::Medium, summary: "a higher TLS version is answered by a silent close while a lower one works", standard: "RFC 8446 appendix D" },
     FindingKind { id: "tls-anomaly", severity: Severity::Low, summary: "the server answered a version probe with a version or suite that was not offered", standard: "" },
     FindingKind { id: "cert-expired", severity: Severity::High, summary: "the certificate's notAfter has passed", standard: "RFC 5280 4.1.2.5" },
@@ -199,7 +200,6 @@ impl Policy {
                 detail,
             });
         }
-        let worst = findings.iter().map(|f| f.severity).max();
         let verdict = if matches!(
             report.status,
             Status::Ok
@@ -208,16 +208,24 @@ impl Policy {
                 | Status::ClientCertRequired
                 | Status::NotFtp
         ) {
-            match worst {
-                Some(s) if s >= Severity::High => Verdict::Fail,
-                Some(Severity::Medium) => Verdict::Warn,
-                _ => Verdict::Pass,
-            }
+            findings_verdict(&findings)
         } else {
             Verdict::Error
         };
         report.findings = findings;
         report.verdict = Some(verdict);
+    }
+}
+
+/// The verdict findings alone call for: `fail` from a high or critical one,
+/// `warn` from a medium one, else `pass`. An endpoint whose assessment
+/// stopped early has the verdict `error` whatever its findings; the exit
+/// code still weighs the findings it recorded with this.
+pub fn findings_verdict(findings: &[Finding]) -> Verdict {
+    match findings.iter().map(|f| f.severity).max() {
+        Some(s) if s >= Severity::High => Verdict::Fail,
+        Some(Severity::Medium) => Verdict::Warn,
+        _ => Verdict::Pass,
     }
 }
 
@@ -265,6 +273,10 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         let weak = v.weak_ciphers();
         if !weak.is_empty() {
             out.push(("weak-cipher-accepted", weak.join(";")));
+        }
+        let no_fs = v.no_fs_ciphers();
+        if !no_fs.is_empty() {
+            out.push(("no-forward-secrecy", no_fs.join(";")));
         }
         for anomaly in &v.anomalies {
             if anomaly.starts_with("version intolerance") {
@@ -493,6 +505,11 @@ mod tests {
             ("weak-cipher-accepted", |r| {
                 if let Some(v) = r.versions.as_mut().and_then(|v| v.results.get_mut(4)) {
                     v.weak_ciphers = vec!["TLS_RSA_WITH_RC4_128_SHA".into()];
+                }
+            }),
+            ("no-forward-secrecy", |r| {
+                if let Some(v) = r.versions.as_mut().and_then(|v| v.results.get_mut(4)) {
+                    v.no_fs_ciphers = vec!["TLS_RSA_WITH_AES_128_GCM_SHA256".into()];
                 }
             }),
             ("tls-version-intolerance", |r| {

@@ -100,7 +100,7 @@ async fn endless_multi_line_greeting() {
         ],
         Status::Error,
         Phase::Greeting,
-        "reply longer than 65536 bytes",
+        "reply longer than 4 MiB",
     )
     .await;
 }
@@ -114,7 +114,7 @@ async fn a_single_line_of_megabytes() {
         ],
         Status::Error,
         Phase::Greeting,
-        "reply longer than 65536 bytes",
+        "reply longer than 4 MiB",
     )
     .await;
 }

@@ -165,9 +165,11 @@ async fn cipher_enumeration_returns_exactly_the_configured_list() {
         ]
     );
     assert_eq!(tls12.cipher_enumeration_complete, Some(true));
-    // Static RSA key exchange: no forward secrecy, flagged weak.
-    assert_eq!(row["weak_ciphers"], "TLS_RSA_WITH_AES_128_CBC_SHA");
-    assert!(row["findings"].contains("weak-cipher-accepted"));
+    // Static RSA key exchange: no forward secrecy, its own finding, not weak.
+    assert_eq!(row["weak_ciphers"], "");
+    assert_eq!(tls12.no_fs_ciphers, vec!["TLS_RSA_WITH_AES_128_CBC_SHA"]);
+    assert!(row["findings"].contains("no-forward-secrecy"));
+    assert!(!row["findings"].contains("weak-cipher-accepted"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,20 +1,30 @@
 //! A buffered FTP control connection over any byte stream (plain TCP or TLS).
 //!
 //! Every read has a deadline that covers the whole reply, not each read: a
-//! server that drips one byte a second still costs at most the timeout. Every
-//! reply has a size cap. Errors name the phase they arose in, so a report can
+//! server that drips one byte a second still costs at most the timeout. Of
+//! every reply the first 64 KiB are kept and the rest is read to the reply's
+//! end and discarded (the reply is marked truncated), up to an absolute
+//! 4 MiB per reply. Errors name the phase they arose in, so a report can
 //! say "no reply to AUTH TLS within 5s" rather than "timed out".
 
-use super::reply::{parse_reply, preview, Parsed, Reply, ReplyError};
+use super::reply::{preview, Parsed, Reply, ReplyAssembler, ReplyError};
 use crate::report::Phase;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-/// Default cap on the bytes of one reply. Real greetings and FEAT lists are
-/// a few KiB at most; 64 KiB leaves room for verbose servers.
+/// Default cap on the bytes kept of one reply. Real greetings and FEAT lists
+/// are a few KiB at most; 64 KiB leaves room for verbose servers. A longer
+/// reply is read to its end and returned truncated to this.
 pub const DEFAULT_MAX_REPLY: usize = 64 * 1024;
+
+/// Most bytes consumed for one reply, kept or not: past this the reply is an
+/// error ("reply longer than 4 MiB"), whatever the deadline says.
+pub const ABSOLUTE_MAX_REPLY: usize = 4 * 1024 * 1024;
+
+/// Bytes asked of the stream per read.
+const READ_CHUNK: usize = 8 * 1024;
 
 /// What went wrong on the control channel, and in which phase.
 #[derive(Debug, thiserror::Error)]
@@ -59,51 +69,74 @@ pub fn humantime(d: Duration) -> String {
     }
 }
 
-/// The control connection: a stream plus the bytes read but not yet parsed.
+/// The control connection: a stream, the reply being parsed, and the bytes
+/// read after the last reply but not yet parsed.
 pub struct ControlConnection<S> {
     stream: S,
+    /// Bytes that came after the last complete reply (the next reply, or
+    /// bytes a server should not have sent before TLS).
     buf: Vec<u8>,
-    max_reply: usize,
+    /// The reply in progress; a read that timed out resumes it.
+    reply: ReplyAssembler,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
     pub fn new(stream: S) -> Self {
-        Self::with_max_reply(stream, DEFAULT_MAX_REPLY)
+        Self::with_limits(stream, DEFAULT_MAX_REPLY, ABSOLUTE_MAX_REPLY)
     }
 
+    /// Keeps `max_reply` bytes of each reply, consumes at most 4 MiB.
     pub fn with_max_reply(stream: S, max_reply: usize) -> Self {
+        Self::with_limits(stream, max_reply, ABSOLUTE_MAX_REPLY)
+    }
+
+    /// Keeps `keep` bytes of each reply; a reply without an end within
+    /// `limit` bytes is an error.
+    pub fn with_limits(stream: S, keep: usize, limit: usize) -> Self {
         Self {
             stream,
-            buf: Vec::with_capacity(512),
-            max_reply,
+            buf: Vec::new(),
+            reply: ReplyAssembler::new(keep, limit),
         }
     }
 
-    /// Reads one complete reply within `timeout`.
+    /// Reads one complete reply within `timeout`. A reply longer than the
+    /// kept part is read to its end and returned with `truncated` set.
     pub async fn read_reply(&mut self, timeout: Duration, phase: Phase) -> Result<Reply, FtpError> {
         let deadline = Instant::now() + timeout;
         let err = |kind| FtpError { phase, kind };
-        let mut chunk = [0u8; 4096];
-        loop {
-            match parse_reply(&self.buf, self.max_reply) {
+        if !self.buf.is_empty() {
+            let pending = std::mem::take(&mut self.buf);
+            match self.reply.feed(&pending) {
                 Ok(Parsed::Complete(reply, used)) => {
-                    self.buf.drain(..used);
+                    self.buf = pending.get(used..).unwrap_or_default().to_vec();
                     return Ok(reply);
                 }
                 Ok(Parsed::NeedMore) => {}
                 Err(e) => return Err(err(e.into())),
             }
+        }
+        let mut chunk = vec![0u8; READ_CHUNK];
+        loop {
             let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await;
-            match read {
+            let n = match read {
                 Err(_) => return Err(err(FtpErrorKind::Timeout(timeout))),
                 Ok(Err(e)) => return Err(err(e.into())),
-                Ok(Ok(0)) if self.buf.is_empty() => {
+                Ok(Ok(0)) if self.reply.consumed() == 0 => {
                     return Err(err(FtpErrorKind::ClosedBeforeReply))
                 }
-                Ok(Ok(0)) => return Err(err(FtpErrorKind::ClosedMidReply(self.buf.len()))),
-                Ok(Ok(n)) => self
-                    .buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(Ok(0)) => return Err(err(FtpErrorKind::ClosedMidReply(self.reply.consumed()))),
+                Ok(Ok(n)) => n,
+            };
+            let got = chunk.get(..n).unwrap_or_default();
+            match self.reply.feed(got) {
+                Ok(Parsed::Complete(reply, used)) => {
+                    self.buf
+                        .extend_from_slice(got.get(used..).unwrap_or_default());
+                    return Ok(reply);
+                }
+                Ok(Parsed::NeedMore) => {}
+                Err(e) => return Err(err(e.into())),
             }
         }
     }
@@ -157,7 +190,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
     /// bytes after its reply that we have not consumed: they would be lost,
     /// and a server that talks before our ClientHello is misbehaving.
     pub fn into_stream(self, phase: Phase) -> Result<S, FtpError> {
-        if self.buf.is_empty() {
+        let unexpected = if self.reply.consumed() > 0 {
+            self.reply.start()
+        } else {
+            &self.buf
+        };
+        if unexpected.is_empty() {
             Ok(self.stream)
         } else {
             Err(FtpError {
@@ -166,7 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
                     io::ErrorKind::InvalidData,
                     format!(
                         "server sent unexpected bytes before the TLS handshake: {}",
-                        preview(&self.buf)
+                        preview(unexpected)
                     ),
                 )),
             })
@@ -253,7 +291,7 @@ mod tests {
     #[tokio::test]
     async fn flood_is_capped() {
         let (client, mut server) = duplex(1 << 16);
-        let mut conn = ControlConnection::with_max_reply(client, 1000);
+        let mut conn = ControlConnection::with_limits(client, 100, 1000);
         tokio::spawn(async move {
             let junk = vec![b'2'; 100];
             let _ = server.write_all(b"220-").await;
@@ -291,5 +329,112 @@ mod tests {
         )
         .await;
         assert!(conn2.into_stream(Phase::TlsHandshake).is_err());
+    }
+
+    /// Writes `bytes` in 1000-byte writes (a small pipe: the reader must
+    /// keep up), then `after`, then keeps the stream open.
+    fn serve(mut server: tokio::io::DuplexStream, bytes: Vec<u8>, after: &'static [u8]) {
+        tokio::spawn(async move {
+            for piece in bytes.chunks(1000) {
+                server.write_all(piece).await.unwrap();
+            }
+            server.write_all(after).await.unwrap();
+            let mut sink = [0u8; 64];
+            while server.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+        });
+    }
+
+    #[tokio::test]
+    async fn a_128_kib_greeting_is_kept_in_part_and_the_session_goes_on() {
+        let (client, server) = duplex(4096);
+        let mut greeting = b"220 ".to_vec();
+        greeting.extend(vec![b'g'; 128 * 1024]);
+        greeting.extend(b"\r\n");
+        serve(server, greeting, b"502 AUTH TLS not available\r\n");
+        let mut conn = ControlConnection::new(client);
+        let reply = conn
+            .read_reply(Duration::from_secs(30), Phase::Greeting)
+            .await
+            .unwrap();
+        assert_eq!(reply.code, 220);
+        assert!(reply.truncated);
+        assert_eq!(reply.lines[0].len(), DEFAULT_MAX_REPLY - 4);
+        let next = conn
+            .read_reply(Duration::from_secs(30), Phase::Auth)
+            .await
+            .unwrap();
+        assert_eq!(next.to_string(), "502 AUTH TLS not available");
+        assert!(!next.truncated);
+    }
+
+    #[tokio::test]
+    async fn a_feat_of_100000_lines_is_read_to_its_end() {
+        let (client, server) = duplex(4096);
+        let mut feat = b"211-Features:\r\n".to_vec();
+        for i in 0..100_000 {
+            feat.extend(format!(" X-FEATURE-{i}\r\n").as_bytes());
+        }
+        feat.extend(b" AUTH TLS\r\n211 End\r\n");
+        serve(server, feat, b"234 go\r\n");
+        let mut conn = ControlConnection::new(client);
+        let reply = conn
+            .read_reply(Duration::from_secs(30), Phase::Feat)
+            .await
+            .unwrap();
+        assert_eq!(reply.code, 211);
+        assert!(reply.truncated);
+        assert_eq!(reply.lines[0], "Features:");
+        assert_eq!(reply.lines[1], " X-FEATURE-0");
+        assert_eq!(reply.lines.last().map(String::as_str), Some("End"));
+        assert!(reply.lines.len() < 10_000, "{}", reply.lines.len());
+        let next = conn
+            .read_reply(Duration::from_secs(30), Phase::Auth)
+            .await
+            .unwrap();
+        assert_eq!(next.code, 234);
+        assert!(conn.into_stream(Phase::TlsHandshake).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_oversized_reply_still_ends_at_its_deadline() {
+        let (client, mut server) = duplex(1 << 16);
+        let mut conn = ControlConnection::new(client);
+        tokio::spawn(async move {
+            let _ = server.write_all(b"220-").await;
+            let _ = server.write_all(&vec![b'x'; 200 * 1024]).await;
+            loop {
+                if server.write_all(b"220-more\r\n").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let err = conn
+            .read_reply(Duration::from_secs(5), Phase::Greeting)
+            .await
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        // The bytes of the unfinished reply block a TLS upgrade.
+        let err = conn.into_stream(Phase::TlsHandshake).unwrap_err();
+        assert!(err.to_string().contains("220-xxx"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_absolute_limit_is_named_in_the_error() {
+        let (client, mut server) = duplex(1 << 16);
+        let mut conn = ControlConnection::new(client);
+        tokio::spawn(async move {
+            let _ = server.write_all(b"220 ").await;
+            let junk = vec![b'y'; 64 * 1024];
+            while server.write_all(&junk).await.is_ok() {}
+        });
+        let err = conn
+            .read_reply(Duration::from_secs(30), Phase::Greeting)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "reply longer than 4 MiB (read no further) (greeting)"
+        );
     }
 }

@@ -6,4 +6,4 @@ pub mod passive;
 pub mod reply;
 
 pub use control::{ControlConnection, FtpError, FtpErrorKind};
-pub use reply::{parse_reply, Parsed, Reply, ReplyError};
+pub use reply::{parse_reply, Parsed, Reply, ReplyAssembler, ReplyError};

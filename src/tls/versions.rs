@@ -55,9 +55,19 @@ pub struct VersionResult {
     /// Why the weak ones are weak: `NAME: rc4, md5`.
     #[serde(default)]
     pub weak_reasons: Vec<String>,
-    /// Whether enumeration ran to the end (false: stopped early, see reason).
+    /// Accepted suites without forward secrecy (static RSA, DH, ECDH key
+    /// exchange; only with cipher enumeration).
+    #[serde(default)]
+    pub no_fs_ciphers: Vec<String>,
+    /// Whether enumeration ran to the end: every suite known for the
+    /// version offered, each group to the server's refusal (false: stopped
+    /// early, see `cipher_enumeration_reason`).
     #[serde(default)]
     pub cipher_enumeration_complete: Option<bool>,
+    /// How the enumeration ended, with what it left unoffered when it
+    /// stopped early (only with cipher enumeration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher_enumeration_reason: Option<String>,
 }
 
 impl VersionReport {
@@ -65,6 +75,17 @@ impl VersionReport {
     pub fn weak_ciphers(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for name in self.results.iter().flat_map(|r| r.weak_ciphers.iter()) {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
+    /// Accepted suites without forward secrecy, across versions, deduplicated.
+    pub fn no_fs_ciphers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self.results.iter().flat_map(|r| r.no_fs_ciphers.iter()) {
             if !out.contains(name) {
                 out.push(name.clone());
             }
@@ -99,8 +120,10 @@ pub struct VersionPlan<'a> {
     pub ciphers: bool,
 }
 
-/// Bounded rounds of cipher enumeration per version (each is a connection).
-const MAX_CIPHER_ROUNDS: usize = 64;
+/// Bounded rounds of cipher enumeration per version (each is a connection):
+/// one per accepted suite plus one per group of offered suites (3 for
+/// TLS 1.2), enough for a server with every OpenSSL suite switched on.
+const MAX_CIPHER_ROUNDS: usize = 160;
 /// The raw prober's own cap on "connect and FTP preamble". The opener gives
 /// every network wait of the preamble its own deadline, and the wait for a
 /// per-host slot must not count (a compliant server with a 9 s greeting
@@ -173,6 +196,9 @@ pub async fn probe_versions(
         if let Some(e) = enumeration {
             for suite in &e.accepted {
                 result.accepted_ciphers.push(suite.name.clone());
+                if suite.no_forward_secrecy {
+                    result.no_fs_ciphers.push(suite.name.clone());
+                }
                 if !suite.weaknesses.is_empty() {
                     result.weak_ciphers.push(suite.name.clone());
                     let why: Vec<String> = suite
@@ -195,6 +221,7 @@ pub async fn probe_versions(
                 result.weak_ciphers.push(spec.name.clone());
             }
             result.cipher_enumeration_complete = Some(e.complete);
+            result.cipher_enumeration_reason = Some(e.stop_reason.clone());
             for anomaly in &e.anomalies {
                 report
                     .anomalies

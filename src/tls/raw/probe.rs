@@ -7,9 +7,11 @@
 //! FTPS it just connects. One fresh connection per probe, always: a server
 //! that has seen one hello is in an undefined state for the next.
 
-use crate::tls::raw::ciphers::{sslv2_cipher_name, suite_info, SuiteInfo, RENEGOTIATION_SCSV};
+use crate::tls::raw::ciphers::{
+    known_suites, sslv2_cipher_name, suite_groups, suite_info, SuiteInfo, RENEGOTIATION_SCSV,
+};
 use crate::tls::raw::classify::{classify, ProbeOutcome, Verdict, VersionVerdict};
-use crate::tls::raw::client_hello::{self, ciphers_for, CipherList, ClientHello};
+use crate::tls::raw::client_hello::{self, CipherList, ClientHello};
 use crate::tls::raw::server_flight::{Answer, FlightReader, FlightState};
 use crate::tls::raw::TlsVersionProbe;
 use serde::Serialize;
@@ -239,9 +241,23 @@ pub struct VersionProbeReport {
     pub certificates: Vec<Vec<u8>>,
 }
 
+/// Alerts that mean "none of the offered suites" rather than "not this
+/// version": handshake_failure(40), insufficient_security(71).
+fn no_shared_suite(verdict: &VersionVerdict) -> bool {
+    verdict.verdict == Verdict::Rejected
+        && verdict
+            .evidence
+            .alert
+            .is_some_and(|a| matches!(a.description, 40 | 71))
+}
+
 /// Probes one version on fresh connections: the full hello first; on a
 /// timeout (appliances that choke on long hellos just hang) once more with
-/// the short list; still nothing means `Unknown`.
+/// the short list; still nothing means `Unknown`. A refusal that says "no
+/// shared suite" (alert 40 or 71) is not yet a rejection of the version:
+/// the other suites known for it are offered, in further hellos, and the
+/// first accepted one decides (a server pinned to CCM_8 or ARIA suites
+/// accepts TLS 1.2).
 pub async fn probe_version<F, Fut, S>(
     connect: &mut F,
     version: TlsVersionProbe,
@@ -253,7 +269,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut attempts = Vec::new();
-    let mut last = None;
+    let mut last: Option<(VersionVerdict, Vec<Vec<u8>>)> = None;
     for list in [CipherList::Full, CipherList::Short] {
         let (offered, outcome) = attempt(connect, version, &list, settings).await;
         let verdict = classify(version, &offered, &outcome);
@@ -272,6 +288,37 @@ where
         last = Some((verdict, certificates));
         if !retry {
             break;
+        }
+    }
+    if last.as_ref().is_some_and(|(v, _)| no_shared_suite(v)) {
+        let groups = suite_groups(version);
+        let count = groups.len();
+        for (i, group) in groups.into_iter().enumerate().skip(1) {
+            let mut list = group;
+            if version != TlsVersionProbe::Tls13 {
+                list.push(RENEGOTIATION_SCSV);
+            }
+            let (offered, outcome) =
+                attempt(connect, version, &CipherList::Explicit(list), settings).await;
+            let verdict = classify(version, &offered, &outcome);
+            attempts.push(AttemptSummary {
+                ciphers: format!("Other suites ({} of {count})", i + 1),
+                outcome: outcome.kind().to_string(),
+                verdict: verdict.verdict,
+                reason: verdict.reason.clone(),
+            });
+            if verdict.verdict == Verdict::Accepted {
+                let certificates = outcome
+                    .flight()
+                    .map(|f| f.certificates.clone())
+                    .unwrap_or_default();
+                last = Some((verdict, certificates));
+                break;
+            }
+            if !no_shared_suite(&verdict) {
+                // Not the same refusal: the first hello's answer stands.
+                break;
+            }
         }
     }
     let (verdict, certificates) = last.unwrap_or_else(|| {
@@ -318,9 +365,14 @@ pub struct CipherEnumeration {
 /// note the one chosen, remove it, repeat until the server refuses. At most
 /// `max_rounds` connections are used. An inconclusive round is retried once.
 ///
-/// Starts from the version's full list (what we can detect is what we
-/// offer). The renegotiation SCSV is re-appended every round for pre-1.3
-/// versions so each hello looks like the version probe that succeeded.
+/// Every suite the registry copy knows for the version is offered
+/// ([`known_suites`]), in groups that each fit one hello
+/// ([`suite_groups`]): the version probe's list first, then the rest. Each
+/// group is enumerated to the server's refusal before the next, so the
+/// result is complete only when every group was; `stop_reason` says what
+/// was left unoffered otherwise. The renegotiation SCSV is re-appended
+/// every round for pre-1.3 versions so each hello looks like the version
+/// probe that succeeded.
 pub async fn enumerate_ciphers<F, Fut, S>(
     connect: &mut F,
     version: TlsVersionProbe,
@@ -366,21 +418,65 @@ where
         return result;
     }
 
+    let known = known_suites(version).len();
+    let groups = suite_groups(version);
+    let group_count = groups.len();
+    // Suites not yet offered in any hello, for an honest stop reason.
+    let mut unoffered = known;
+    for (g, group) in groups.into_iter().enumerate() {
+        let size = group.len();
+        unoffered = unoffered.saturating_sub(size);
+        let rounds_before = result.rounds;
+        let stop =
+            enumerate_group(connect, version, settings, max_rounds, group, &mut result).await;
+        if let Err(why) = stop {
+            if result.rounds == rounds_before {
+                unoffered += size;
+            }
+            result.stop_reason = if unoffered > 0 {
+                format!(
+                    "{why} (in group {} of {group_count}; {unoffered} of the {known} known suites never offered)",
+                    g + 1
+                )
+            } else {
+                format!("{why} (in group {} of {group_count})", g + 1)
+            };
+            return result;
+        }
+    }
+    result.complete = true;
+    result.stop_reason = format!(
+        "all {known} suites known for {version} offered in {group_count} groups; the server refused the rest of each"
+    );
+    result
+}
+
+/// One group of [`enumerate_ciphers`]: `Ok` when the server refused what
+/// was left of it (or accepted all of it), `Err(why)` when it stopped early.
+async fn enumerate_group<F, Fut, S>(
+    connect: &mut F,
+    version: TlsVersionProbe,
+    settings: &ProbeSettings,
+    max_rounds: usize,
+    mut remaining: Vec<u16>,
+    result: &mut CipherEnumeration,
+) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = io::Result<S>>,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let append_scsv = version != TlsVersionProbe::Tls13;
-    let mut remaining: Vec<u16> = ciphers_for(version, &CipherList::Full)
-        .into_iter()
-        .filter(|&c| c != RENEGOTIATION_SCSV)
-        .collect();
     let mut retried = false;
     loop {
         if remaining.is_empty() {
-            result.complete = true;
-            result.stop_reason = "every offered suite was accepted".into();
-            return result;
+            return Ok(());
         }
         if result.rounds >= max_rounds {
-            result.stop_reason = format!("round limit {max_rounds} reached");
-            return result;
+            return Err(format!(
+                "round limit {max_rounds} reached with {} suites of this group left",
+                remaining.len()
+            ));
         }
         let mut list = remaining.clone();
         if append_scsv {
@@ -402,27 +498,16 @@ where
                         result.accepted.push(suite_info(c));
                     }
                     _ => {
-                        result.stop_reason =
+                        return Err(
                             "server chose a suite outside the remaining offer; stopped to avoid looping"
-                                .into();
-                        return result;
+                                .into(),
+                        );
                     }
                 }
             }
-            Verdict::Rejected => {
-                result.complete = true;
-                result.stop_reason = format!(
-                    "server refused the remaining {} suites: {}",
-                    remaining.len(),
-                    verdict.reason
-                );
-                return result;
-            }
+            Verdict::Rejected => return Ok(()),
             Verdict::Unknown if !retried => retried = true,
-            Verdict::Unknown => {
-                result.stop_reason = format!("inconclusive round: {}", verdict.reason);
-                return result;
-            }
+            Verdict::Unknown => return Err(format!("inconclusive round: {}", verdict.reason)),
         }
     }
 }
