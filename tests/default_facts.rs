@@ -437,7 +437,8 @@ async fn line_breaks_in_credentials_and_empty_password_files_are_usage_errors() 
     std::fs::write(&empty, "\n").unwrap();
     let target = server.addr.to_string();
     let s = |x: &str| x.to_string();
-    let cases: Vec<(Vec<String>, Vec<(String, String)>, &str)> = vec![
+    type Case = (Vec<String>, Vec<(String, String)>, &'static str);
+    let cases: Vec<Case> = vec![
         (
             vec![s("--user"), s("bob\r\nDELE x")],
             vec![(s("FTPS_SCAN_PASSWORD"), s("pw"))],
@@ -469,4 +470,19 @@ async fn line_breaks_in_credentials_and_empty_password_files_are_usage_errors() 
         assert!(out.stdout.is_empty(), "nothing scanned: {args:?}");
     }
     assert_eq!(server.log().connections, 0, "nothing reached the server");
+}
+
+#[tokio::test]
+async fn a_long_plain_greeting_on_the_implicit_port_is_no_tls() {
+    use ftps_scan::testbed::{RawServer, Step};
+    let mut greeting = b"220 ".to_vec();
+    greeting.extend(std::iter::repeat_n(b'x', 8 * 1024));
+    greeting.extend(b"\r\n");
+    let server = RawServer::start(vec![Step::Send(greeting), Step::ReadLine])
+        .await
+        .unwrap();
+    let pki = TestPki::new("facts CA").unwrap();
+    let r = scan_one(&format!("ftps://{}", server.addr), config(&pki)).await;
+    assert_eq!(r.status, Status::NoTls, "{r:#?}");
+    assert!(r.error.unwrap().contains("plain FTP without TLS"));
 }
