@@ -5,6 +5,7 @@
 //   node ftp-srv.js --host 127.0.0.1 --port N --cert CHAIN.pem --key KEY.pem
 //                   --root DIR [--mode explicit|implicit|plain]
 //                   [--tls optional|required] [--greeting-file FILE]
+//                   [--protocols default|tls12|legacy]
 //                   [--pasv-min N --pasv-max N]
 //
 // explicit: ftp:// URL with `tls` options (AUTH TLS); implicit: ftps:// URL
@@ -12,7 +13,8 @@
 // ftp-srv itself cannot require TLS: --tls required makes this launcher's
 // login handler refuse a login on a cleartext control connection (`530 TLS
 // required for login.`). Writes are refused by ftp-srv's command blacklist
-// (`502`). PASV answers with pasv_url = the host (ftp-srv replaces it with
+// (`502`). --protocols: default = Node's (TLS 1.2 + 1.3), tls12 = TLS 1.2
+// only, legacy = TLS 1.0 to 1.3 with DEFAULT:@SECLEVEL=0. PASV answers with pasv_url = the host (ftp-srv replaces it with
 // the client's address for a local client anyway). Logs (bunyan JSON) go to
 // stdout.
 
@@ -22,10 +24,12 @@ const bunyan = require('bunyan');
 const FtpSrv = require('ftp-srv');
 
 function parse(argv) {
-  const opts = {host: '127.0.0.1', mode: 'explicit', tls: 'optional', pasvMin: 30000, pasvMax: 30099};
+  const opts = {
+    host: '127.0.0.1', mode: 'explicit', tls: 'optional', protocols: 'default', pasvMin: 30000, pasvMax: 30099,
+  };
   const names = {
     '--host': 'host', '--port': 'port', '--cert': 'cert', '--key': 'key', '--root': 'root',
-    '--mode': 'mode', '--tls': 'tls', '--greeting-file': 'greetingFile',
+    '--mode': 'mode', '--tls': 'tls', '--greeting-file': 'greetingFile', '--protocols': 'protocols',
     '--pasv-min': 'pasvMin', '--pasv-max': 'pasvMax',
   };
   for (let i = 0; i < argv.length; i += 2) {
@@ -42,8 +46,9 @@ function parse(argv) {
       process.exit(2);
     }
   }
-  if (!['explicit', 'implicit', 'plain'].includes(opts.mode) || !['optional', 'required'].includes(opts.tls)) {
-    console.error('bad --mode or --tls');
+  if (!['explicit', 'implicit', 'plain'].includes(opts.mode) || !['optional', 'required'].includes(opts.tls) ||
+      !['default', 'tls12', 'legacy'].includes(opts.protocols)) {
+    console.error('bad --mode, --tls or --protocols');
     process.exit(2);
   }
   return opts;
@@ -57,6 +62,11 @@ const tls = opts.mode === 'plain' ? false : {
   cert: fs.readFileSync(opts.cert),
   key: fs.readFileSync(opts.key),
 };
+if (opts.protocols === 'tls12') {
+  Object.assign(tls, {minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2'});
+} else if (opts.protocols === 'legacy') {
+  Object.assign(tls, {minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0'});
+}
 const server = new FtpSrv({
   url: `${scheme}://${hostInUrl}:${opts.port}`,
   pasv_url: opts.host,

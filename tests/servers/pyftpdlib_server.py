@@ -54,15 +54,17 @@ def main():
         handler = type("PlainHandler", (FTPHandler,), {})
     else:
         ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
-        ctx.use_certificate_chain_file(args.cert)
-        ctx.use_privatekey_file(args.key)
         ctx.set_options(SSL.OP_NO_COMPRESSION)
         if args.protocols == "tls12":
             ctx.set_min_proto_version(SSL.TLS1_2_VERSION)
             ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
         elif args.protocols == "legacy":
+            # Before the certificate: an RSA-1024 / SHA-1 one loads only at
+            # security level 0.
             ctx.set_cipher_list(b"DEFAULT:@SECLEVEL=0")
             ctx.set_min_proto_version(SSL.TLS1_VERSION)
+        ctx.use_certificate_chain_file(args.cert)
+        ctx.use_privatekey_file(args.key)
 
         class Handler(TLS_FTPHandler):
             ssl_context = ctx
