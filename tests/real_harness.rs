@@ -15,6 +15,7 @@ mod support;
 use ftps_scan::testbed::{CertKind, TestPki};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::time::Duration;
 use support::real::{self, KeyKind, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ServerKind::{FtpSrv, Proftpd, Pyftpdlib, Tlslite, Unftp, Vsftpd};
@@ -149,6 +150,31 @@ fn each_independent_server_starts_greets_and_speaks_tls() {
         let server = RealServer::start(spec, &pki);
         assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
         assert_eq!(greet_and_handshake(&server), version, "{spec:?}");
+        // Dropping it stops it, with its open sessions.
+        let (addr, pid) = (server.addr, server.pid());
+        let mut session = connect(addr);
+        drop(server);
+        assert!(!real::alive(pid), "{spec:?}: pid {pid} survived the drop");
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "{spec:?}: port still open"
+        );
+        let mut buf = [0u8; 512];
+        let mut gone = false;
+        for _ in 0..4 {
+            match session.read(&mut buf) {
+                Ok(0) => gone = true,
+                Ok(_) => continue,
+                Err(e) => {
+                    gone = !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    )
+                }
+            }
+            break;
+        }
+        assert!(gone, "{spec:?}: session still open after the drop");
     }
 }
 
@@ -265,6 +291,33 @@ fn vsftpd_listens_on_ipv6_loopback() {
     let pem = std::fs::read_to_string(server.dir.path().join("cert.pem")).unwrap();
     let text = openssl_text(&pem);
     assert!(text.contains("IP Address:0:0:0:0:0:0:0:1"), "{text}");
+}
+
+#[test]
+fn the_other_servers_listen_on_ipv6_loopback_too() {
+    let pki = TestPki::new("real-harness test CA").unwrap();
+    for server in [
+        Proftpd,
+        ServerKind::PureFtpd,
+        FtpSrv,
+        Unftp,
+        Pyftpdlib,
+        Tlslite,
+    ] {
+        if !real::available(server) {
+            continue;
+        }
+        let s = RealServer::start(
+            RealSpec {
+                ipv6: true,
+                ..RealSpec::new(server)
+            },
+            &pki,
+        );
+        assert_eq!(s.addr.ip().to_string(), "::1", "{server:?}");
+        let version = greet_and_handshake(&s);
+        assert!(version.starts_with("TLSv1_"), "{server:?}: {version}");
+    }
 }
 
 /// `openssl x509 -text` of the first certificate in `pem`.
@@ -429,5 +482,172 @@ fn an_rsa_certificate_of_each_kind_from_openssl() {
             CertKind::SelfSigned => assert!(!out.status.success(), "{said}"),
         }
         assert_eq!(greet_and_handshake(&server), "TLSv1_3", "{kind:?}");
+    }
+}
+
+/// Not a check: prints, per server and configuration, what
+/// `tests/servers/ftps_behaviour.py` and `auth_tls_race.py` see (the
+/// behaviour table of the README). Run by hand:
+/// `cargo test --release --test real_harness -- --ignored --nocapture behaviour`.
+#[test]
+#[ignore]
+fn behaviour_report() {
+    let pki = TestPki::new("real-harness test CA").unwrap();
+    let required = |server| RealSpec {
+        tls: Tls::Required,
+        ..RealSpec::new(server)
+    };
+    let with = |server, extra| RealSpec {
+        extra,
+        ..RealSpec::new(server)
+    };
+    let cases: Vec<(&str, RealSpec)> = vec![
+        ("vsftpd TLS optional", RealSpec::new(Vsftpd)),
+        ("vsftpd force_anon_*_ssl=YES", required(Vsftpd)),
+        (
+            "vsftpd require_ssl_reuse=NO",
+            with(Vsftpd, &["require_ssl_reuse=NO"]),
+        ),
+        (
+            "vsftpd [::1]",
+            RealSpec {
+                ipv6: true,
+                ..RealSpec::new(Vsftpd)
+            },
+        ),
+        ("proftpd NoSessionReuseRequired", RealSpec::new(Proftpd)),
+        (
+            "proftpd session reuse required",
+            with(Proftpd, &["TLSOptions EnableDiags"]),
+        ),
+        ("proftpd TLSRequired on", required(Proftpd)),
+        (
+            "proftpd TLSVerifyClient on",
+            with(
+                Proftpd,
+                &["TLSVerifyClient on", "TLSCACertificateFile {ca}"],
+            ),
+        ),
+        ("pure-ftpd -Y 1", RealSpec::new(ServerKind::PureFtpd)),
+        ("pure-ftpd -Y 2", required(ServerKind::PureFtpd)),
+        ("pure-ftpd -Y 3", with(ServerKind::PureFtpd, &["-Y", "3"])),
+        ("ftp-srv explicit", RealSpec::new(FtpSrv)),
+        (
+            "ftp-srv implicit",
+            RealSpec {
+                implicit: true,
+                tls: Tls::Required,
+                ..RealSpec::new(FtpSrv)
+            },
+        ),
+        ("unftp", RealSpec::new(Unftp)),
+        (
+            "unftp data channel required",
+            with(Unftp, &["--ftps-required-on-data-channel=all"]),
+        ),
+        ("pyftpdlib", RealSpec::new(Pyftpdlib)),
+        (
+            "pyftpdlib tls_data_required",
+            with(Pyftpdlib, &["--data-tls-required"]),
+        ),
+        ("tlslite-ng", RealSpec::new(Tlslite)),
+    ];
+    let mut cases = cases;
+    for (name, server) in [
+        ("proftpd [::1]", Proftpd),
+        ("pure-ftpd [::1]", ServerKind::PureFtpd),
+        ("ftp-srv [::1]", FtpSrv),
+        ("unftp [::1]", Unftp),
+        ("pyftpdlib [::1]", Pyftpdlib),
+        ("tlslite-ng [::1]", Tlslite),
+    ] {
+        let spec = RealSpec {
+            ipv6: true,
+            ..RealSpec::new(server)
+        };
+        cases.push((name, spec));
+    }
+    let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
+    let script = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/servers")
+            .join(name)
+    };
+    for (name, spec) in cases {
+        if !name.contains(&filter) || !real::available(spec.server) {
+            continue;
+        }
+        let server = RealServer::start(spec, &pki);
+        let (host, port) = (server.addr.ip().to_string(), server.addr.port().to_string());
+        let mode = if spec.implicit {
+            "implicit"
+        } else {
+            "explicit"
+        };
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("python3")
+                .args(args)
+                .output()
+                .expect("python3");
+            String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+        };
+        let probe = script("ftps_behaviour.py");
+        println!(
+            "===== {name} ({})\n{}",
+            server.addr,
+            run(&[probe.to_str().unwrap(), &host, &port, mode])
+        );
+        if !spec.implicit {
+            let race = script("auth_tls_race.py");
+            println!("{}", run(&[race.to_str().unwrap(), &host, &port, "50"]));
+        }
+        let scheme = if spec.implicit { "ftps" } else { "ftp" };
+        let url = format!("{scheme}://{}/", server.addr);
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "-m",
+                "20",
+                "-k",
+                "--ftp-ssl-reqd",
+                "--ftp-pasv",
+                &url,
+            ])
+            .output()
+            .unwrap();
+        println!(
+            "curl --ftp-ssl-reqd --ftp-pasv: {} {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap_or(""),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        // Does it ask for a client certificate?
+        let mut connect = vec!["s_client", "-connect"];
+        let target = server.addr.to_string();
+        connect.push(&target);
+        if !spec.implicit {
+            connect.extend(["-starttls", "ftp"]);
+        }
+        for version in ["-tls1_2", "-tls1_3"] {
+            let out = std::process::Command::new("openssl")
+                .args(&connect)
+                .arg(version)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            let asks = text.contains("Requested Signature Algorithms")
+                || text.contains("Acceptable client certificate CA names");
+            let proto = text
+                .lines()
+                .find(|l| l.starts_with("New, "))
+                .unwrap_or("(no session)");
+            let alert = text.lines().find(|l| l.contains("alert")).unwrap_or("");
+            println!("s_client {version}: CertificateRequest={asks} {proto} {alert}");
+        }
     }
 }
