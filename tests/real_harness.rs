@@ -339,67 +339,106 @@ fn openssl_text(pem: &str) -> String {
 }
 
 #[test]
-fn vsftpd_serves_an_rsa1024_sha1_certificate_from_the_test_ca() {
-    if !real::available(Vsftpd) {
-        return;
-    }
+fn vsftpd_and_proftpd_serve_rsa1024_sha1_certificates_from_the_test_ca() {
     let pki = TestPki::new("real-harness test CA").unwrap();
-    let server = RealServer::start(
-        RealSpec {
-            key: KeyKind::Rsa1024Sha1,
-            protocols: Protocols::Legacy,
-            ..RealSpec::new(Vsftpd)
-        },
-        &pki,
-    );
-    let pem = std::fs::read_to_string(server.dir.path().join("cert.pem")).unwrap();
-    let text = openssl_text(&pem);
-    assert!(text.contains("Public-Key: (1024 bit)"), "{text}");
-    assert!(
-        text.contains("Signature Algorithm: ecdsa-with-SHA1"),
-        "{text}"
-    );
-    assert!(text.contains("Issuer: CN = real-harness test CA"), "{text}");
-    // openssl verifies it against the test CA once security level 0 lets
-    // SHA-1 and RSA-1024 through.
-    let dir = server.dir.path();
-    let out = std::process::Command::new("openssl")
-        .args(["verify", "-auth_level", "0", "-CAfile"])
-        .arg(dir.join("ca.pem"))
-        .arg(dir.join("cert.pem"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The scanner's rustls client accepts any certificate, but ring checks
-    // the handshake signature itself and refuses RSA keys under 2048 bits.
-    let err = try_greet_and_handshake(&server).expect_err("RSA-1024 signature");
-    assert!(err.to_string().contains("BadSignature"), "{err}");
-    // openssl does the handshake: TLS 1.3, and TLS 1.0 is on too.
-    for (version, said) in [
-        ("-tls1_3", "New, TLSv1.3, "),
-        ("-tls1", "Protocol  : TLSv1\n"),
-    ] {
-        let out = std::process::Command::new("openssl")
-            .args([
-                "s_client",
-                "-starttls",
-                "ftp",
-                "-cipher",
-                "DEFAULT:@SECLEVEL=0",
-                version,
-            ])
-            .arg("-connect")
-            .arg(server.addr.to_string())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains(said), "{version}: {text}");
-        assert!(text.contains("Server public key is 1024 bit"), "{text}");
+    for server in [Vsftpd, Proftpd] {
+        if !real::available(server) {
+            continue;
+        }
+        for (key, signature, issuer, chain) in [
+            (
+                KeyKind::Rsa1024Sha1,
+                "ecdsa-with-SHA1",
+                "real-harness test CA",
+                2,
+            ),
+            (
+                KeyKind::Rsa1024Sha1ViaRsaCa,
+                "sha1WithRSAEncryption",
+                "ftps-scan test RSA intermediate",
+                3,
+            ),
+        ] {
+            let s = RealServer::start(
+                RealSpec {
+                    key,
+                    protocols: Protocols::Legacy,
+                    ..RealSpec::new(server)
+                },
+                &pki,
+            );
+            let what = format!("{server:?} {key:?}");
+            let dir = s.dir.path();
+            let pem = std::fs::read_to_string(dir.join("cert.pem")).unwrap();
+            assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), chain, "{what}");
+            let text = openssl_text(&pem);
+            assert!(text.contains("Public-Key: (1024 bit)"), "{what}: {text}");
+            assert!(
+                text.contains(&format!("Signature Algorithm: {signature}")),
+                "{what}: {text}"
+            );
+            assert!(
+                text.contains(&format!("Issuer: CN = {issuer}")),
+                "{what}: {text}"
+            );
+            // openssl verifies it against the test CA once security level 0
+            // lets SHA-1 and RSA-1024 through.
+            let out = std::process::Command::new("openssl")
+                .args(["verify", "-auth_level", "0", "-CAfile"])
+                .arg(dir.join("ca.pem"))
+                .arg("-untrusted")
+                .arg(dir.join("chain.pem"))
+                .arg(dir.join("cert.pem"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // The scanner's rustls client accepts any certificate, but ring
+            // checks the handshake signature itself and refuses RSA keys
+            // under 2048 bits.
+            let err = try_greet_and_handshake(&s).expect_err("RSA-1024 signature");
+            assert!(err.to_string().contains("BadSignature"), "{what}: {err}");
+            // openssl does the handshake: TLS 1.3, and TLS 1.0 is on too,
+            // with the whole chain.
+            for (version, said) in [
+                ("-tls1_3", "New, TLSv1.3, "),
+                ("-tls1", "Protocol  : TLSv1\n"),
+            ] {
+                let out = std::process::Command::new("openssl")
+                    .args([
+                        "s_client",
+                        "-starttls",
+                        "ftp",
+                        "-cipher",
+                        "DEFAULT:@SECLEVEL=0",
+                        version,
+                    ])
+                    .arg("-connect")
+                    .arg(s.addr.to_string())
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    text.contains(said) && !text.contains("Cipher is (NONE)"),
+                    "{what} {version}: {text}"
+                );
+                assert!(
+                    text.contains("Server public key is 1024 bit"),
+                    "{what}: {text}"
+                );
+                let sent = text
+                    .lines()
+                    .filter(|l| {
+                        l.len() > 3 && l.as_bytes()[1].is_ascii_digit() && l[2..].starts_with(" s:")
+                    })
+                    .count();
+                assert_eq!(sent, chain, "{what} {version}: {text}");
+            }
+        }
     }
 }
 
@@ -649,5 +688,302 @@ fn behaviour_report() {
             let alert = text.lines().find(|l| l.contains("alert")).unwrap_or("");
             println!("s_client {version}: CertificateRequest={asks} {proto} {alert}");
         }
+    }
+}
+
+/// `openssl s_client` with one protocol version; the negotiated one, if any.
+fn s_client_version(server: &RealServer, version: &str) -> Option<String> {
+    let mut command = std::process::Command::new("openssl");
+    command
+        .args([
+            "s_client",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+            version,
+            "-connect",
+        ])
+        .arg(server.addr.to_string());
+    if !server.spec.implicit {
+        command.args(["-starttls", "ftp"]);
+    }
+    let out = command.stdin(std::process::Stdio::null()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    // A failed handshake still prints a session block.
+    if !text.contains("New, TLS") || text.contains("Cipher is (NONE)") {
+        return None;
+    }
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Protocol  : "))
+        .map(str::to_string)
+        .or_else(|| {
+            text.contains("New, TLSv1.3, ")
+                .then(|| "TLSv1.3".to_string())
+        })
+}
+
+#[test]
+fn protocol_settings_of_the_independent_servers() {
+    let pki = TestPki::new("real-harness test CA").unwrap();
+    let all = ["-tls1", "-tls1_1", "-tls1_2", "-tls1_3"];
+    let cases: [(ServerKind, Protocols, [bool; 4]); 8] = [
+        (FtpSrv, Protocols::Tls12And13, [false, false, true, true]),
+        (FtpSrv, Protocols::Tls12Only, [false, false, true, false]),
+        (FtpSrv, Protocols::Legacy, [true, true, true, true]),
+        (Pyftpdlib, Protocols::Tls12Only, [false, false, true, false]),
+        (Pyftpdlib, Protocols::Legacy, [true, true, true, true]),
+        (Tlslite, Protocols::Tls12And13, [false, false, true, true]),
+        (Tlslite, Protocols::Legacy, [true, true, true, true]),
+        (Unftp, Protocols::Tls12Only, [false, false, true, false]),
+    ];
+    for (server, protocols, accepted) in cases {
+        if !real::available(server) {
+            continue;
+        }
+        let s = RealServer::start(
+            RealSpec {
+                protocols,
+                ..RealSpec::new(server)
+            },
+            &pki,
+        );
+        for (version, want) in all.iter().zip(accepted) {
+            if server == FtpSrv {
+                // The AUTH TLS race (see try_greet_and_handshake): retry.
+                let got = (0..5).find_map(|_| s_client_version(&s, version));
+                assert_eq!(
+                    got.is_some(),
+                    want,
+                    "{server:?} {protocols:?} {version}: {got:?}"
+                );
+            } else {
+                let got = s_client_version(&s, version);
+                assert_eq!(
+                    got.is_some(),
+                    want,
+                    "{server:?} {protocols:?} {version}: {got:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Not a check: runs the real `ftps-scan` binary (as tests/real_servers.rs
+/// does: `--format jsonl --ca-file <test CA> --list`) on each new server and
+/// configuration and prints a digest of its report, for writing matrix
+/// entries. Run by hand:
+/// `cargo test --release --test real_harness -- --ignored --nocapture scanner_digest`.
+#[test]
+#[ignore]
+fn scanner_digest() {
+    let pki = TestPki::new("real-harness test CA").unwrap();
+    let spec = RealSpec::new;
+    let cases: Vec<(&str, RealSpec)> = vec![
+        ("ftp-srv explicit", spec(FtpSrv)),
+        (
+            "ftp-srv implicit",
+            RealSpec {
+                implicit: true,
+                tls: Tls::Required,
+                ..spec(FtpSrv)
+            },
+        ),
+        (
+            "ftp-srv TLS required",
+            RealSpec {
+                tls: Tls::Required,
+                ..spec(FtpSrv)
+            },
+        ),
+        ("unftp", spec(Unftp)),
+        (
+            "unftp control required",
+            RealSpec {
+                tls: Tls::Required,
+                ..spec(Unftp)
+            },
+        ),
+        (
+            "unftp data required",
+            RealSpec {
+                extra: &["--ftps-required-on-data-channel=all"],
+                ..spec(Unftp)
+            },
+        ),
+        ("pyftpdlib", spec(Pyftpdlib)),
+        (
+            "pyftpdlib implicit",
+            RealSpec {
+                implicit: true,
+                tls: Tls::Required,
+                ..spec(Pyftpdlib)
+            },
+        ),
+        (
+            "pyftpdlib tls_data_required",
+            RealSpec {
+                extra: &["--data-tls-required"],
+                ..spec(Pyftpdlib)
+            },
+        ),
+        ("tlslite-ng", spec(Tlslite)),
+        (
+            "tlslite-ng SSLv3..TLS1.3",
+            RealSpec {
+                protocols: Protocols::Ssl3ToTls13,
+                ..spec(Tlslite)
+            },
+        ),
+        (
+            "tlslite-ng implicit SSLv3..TLS1.3",
+            RealSpec {
+                implicit: true,
+                tls: Tls::Required,
+                protocols: Protocols::Ssl3ToTls13,
+                ..spec(Tlslite)
+            },
+        ),
+        (
+            "vsftpd [::1]",
+            RealSpec {
+                ipv6: true,
+                ..spec(Vsftpd)
+            },
+        ),
+        (
+            "vsftpd RSA-1024/SHA-1 legacy",
+            RealSpec {
+                key: KeyKind::Rsa1024Sha1,
+                protocols: Protocols::Legacy,
+                ..spec(Vsftpd)
+            },
+        ),
+        (
+            "vsftpd RSA-1024/sha1WithRSA via RSA intermediate, legacy",
+            RealSpec {
+                key: KeyKind::Rsa1024Sha1ViaRsaCa,
+                protocols: Protocols::Legacy,
+                ..spec(Vsftpd)
+            },
+        ),
+        (
+            "vsftpd RSA-2048",
+            RealSpec {
+                key: KeyKind::Rsa2048,
+                ..spec(Vsftpd)
+            },
+        ),
+        (
+            "proftpd session reuse required",
+            RealSpec {
+                extra: &["TLSOptions EnableDiags"],
+                ..spec(Proftpd)
+            },
+        ),
+        (
+            "proftpd TLSVerifyClient on",
+            RealSpec {
+                extra: &["TLSVerifyClient on", "TLSCACertificateFile {ca}"],
+                ..spec(Proftpd)
+            },
+        ),
+        (
+            "pure-ftpd -Y 3",
+            RealSpec {
+                extra: &["-Y", "3"],
+                ..spec(ServerKind::PureFtpd)
+            },
+        ),
+    ];
+    let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
+    for (name, spec) in cases {
+        if !name.contains(&filter) || !real::available(spec.server) {
+            continue;
+        }
+        let server = RealServer::start(spec, &pki);
+        let dir = tempfile::tempdir().unwrap();
+        let scheme = if spec.implicit { "ftps" } else { "ftp" };
+        let target = format!("{scheme}://{}", server.addr);
+        std::fs::write(dir.path().join("targets.txt"), format!("{target}\n")).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), pki.ca_pem()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+            .arg(dir.path().join("targets.txt"))
+            .args(["--format", "jsonl", "--quiet", "--ca-file"])
+            .arg(dir.path().join("ca.pem"))
+            .args([
+                "--connect-timeout",
+                "3",
+                "--read-timeout",
+                "5",
+                "--list",
+                "--tls-timeout",
+                "5",
+            ])
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&out.stdout).to_string();
+        let r: ftps_scan::EndpointReport = match serde_json::from_str(line.trim()) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("===== {name}: no report ({e}): {line}");
+                continue;
+            }
+        };
+        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+        let pick = |path: &str| v.pointer(path).map(|x| x.to_string()).unwrap_or("-".into());
+        let reply = |path: &str| {
+            v.pointer(path)
+                .and_then(|x| x.get("lines"))
+                .map(|l| format!("{} {}", v.pointer(path).unwrap()["code"], l))
+                .unwrap_or("-".into())
+        };
+        println!("===== {name} ({target}) exit {:?}", out.status.code());
+        println!(
+            "  status {} phase {} error {}",
+            pick("/status"),
+            pick("/failed_phase"),
+            pick("/error")
+        );
+        println!("  banner {}", reply("/ftp/banner"));
+        println!("  feat {}", pick("/ftp/feat"));
+        println!(
+            "  AUTH TLS {} / AUTH SSL {}",
+            reply("/ftp/auth_tls_reply"),
+            reply("/ftp/auth_ssl_reply")
+        );
+        println!("  tls {} {}", pick("/tls/version"), pick("/tls/cipher"));
+        println!(
+            "  cert key {} sig {} trusted {} error {} name {} chain {}",
+            pick("/certificate/key"),
+            pick("/certificate/signature"),
+            pick("/certificate/trusted"),
+            pick("/certificate/trust_error"),
+            pick("/certificate/name_match"),
+            pick("/certificate/chain_length")
+        );
+        println!("  accepted {accepted:?}");
+        for key in [
+            "cleartext_login",
+            "login",
+            "prot_p",
+            "prot_c",
+            "pasv_address",
+            "passive_port",
+            "data_tls",
+            "data_tls_reply",
+            "data_tls_resumed",
+            "list_entries",
+        ] {
+            print!(" {key}={}", pick(&format!("/posture/{key}")));
+        }
+        println!();
+        println!(
+            "  prot_c_reply {} | pasv {} | epsv {}",
+            reply("/posture/prot_c_reply"),
+            reply("/posture/pasv_reply"),
+            reply("/posture/epsv_reply")
+        );
+        let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        println!("  verdict {} findings {ids:?}", pick("/verdict"));
     }
 }

@@ -223,6 +223,20 @@ pub enum KeyKind {
     /// only at `@SECLEVEL=0`, i.e. with [`Protocols::Legacy`]; unftp
     /// (rustls/ring) cannot load an RSA key under 2048 bits at all.
     Rsa1024Sha1,
+    /// RSA-1024, signed `sha1WithRSAEncryption` by an RSA-2048 intermediate
+    /// CA that the test CA signed (`ecdsa-with-SHA256`): the common form of
+    /// a SHA-1 certificate. The chain sent is leaf, intermediate, test CA
+    /// (3 certificates; self-signed: the leaf alone, `sha1WithRSAEncryption`
+    /// too). Same server requirements as [`KeyKind::Rsa1024Sha1`].
+    Rsa1024Sha1ViaRsaCa,
+}
+
+impl KeyKind {
+    /// An RSA-1024 key with a SHA-1 signature (OpenSSL servers need
+    /// security level 0 to load it).
+    pub fn is_weak(self) -> bool {
+        matches!(self, KeyKind::Rsa1024Sha1 | KeyKind::Rsa1024Sha1ViaRsaCa)
+    }
 }
 
 /// One server configuration.
@@ -622,11 +636,14 @@ fn read_until_220(stream: &mut impl Read) -> Result<(), String> {
 
 /// Paths made by [`prepare_dir`].
 struct Files {
-    /// The server certificate followed by the test CA (the leaf alone when
-    /// self-signed).
+    /// The server certificate followed by its chain up to the test CA (the
+    /// leaf alone when self-signed).
     cert: PathBuf,
-    /// The test CA alone, for servers that take the chain separately.
+    /// The test CA alone (for `{ca}` in extra lines).
     ca: PathBuf,
+    /// The certificates after the leaf (intermediate, test CA), for servers
+    /// that take the chain separately (ProFTPD).
+    chain: PathBuf,
     key: PathBuf,
     root: PathBuf,
     empty: PathBuf,
@@ -657,6 +674,14 @@ fn prepare_dir(dir: &Path, spec: &RealSpec, pki: &TestPki) -> std::io::Result<Fi
     fs::set_permissions(&key, fs::Permissions::from_mode(0o600))?;
     let ca = dir.join("ca.pem");
     fs::write(&ca, pki.ca_pem())?;
+    let chain = dir.join("chain.pem");
+    let pem = fs::read_to_string(&cert)?;
+    let marker = "-----BEGIN CERTIFICATE-----";
+    let rest = pem
+        .match_indices(marker)
+        .nth(1)
+        .map_or("", |(at, _)| &pem[at..]);
+    fs::write(&chain, rest)?;
     let banner = match spec.banner {
         None => None,
         Some(lines) => {
@@ -674,6 +699,7 @@ fn prepare_dir(dir: &Path, spec: &RealSpec, pki: &TestPki) -> std::io::Result<Fi
     Ok(Files {
         cert,
         ca,
+        chain,
         key,
         root,
         empty,
@@ -733,7 +759,9 @@ fn openssl_issue(
     let (algorithm, key_option, md) = match spec.key {
         KeyKind::Ec => ("EC", "ec_paramgen_curve:P-256", "sha256"),
         KeyKind::Rsa2048 => ("RSA", "rsa_keygen_bits:2048", "sha256"),
-        KeyKind::Rsa1024Sha1 => ("RSA", "rsa_keygen_bits:1024", "sha1"),
+        KeyKind::Rsa1024Sha1 | KeyKind::Rsa1024Sha1ViaRsaCa => {
+            ("RSA", "rsa_keygen_bits:1024", "sha1")
+        }
     };
     let key_path = key.display().to_string();
     openssl(
@@ -796,6 +824,73 @@ fn openssl_issue(
         .expect("format a date")
     };
     let (from, until) = (stamp(from), stamp(until));
+    let intermediate = spec.key == KeyKind::Rsa1024Sha1ViaRsaCa && !self_signed;
+    if intermediate {
+        // An RSA-2048 CA under the test CA, valid as long as the test CA.
+        openssl(
+            &work,
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "int-key.pem",
+            ],
+        )?;
+        openssl(
+            &work,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "int-key.pem",
+                "-subj",
+                "/CN=ftps-scan test RSA intermediate/O=ftps-scan test PKI",
+                "-out",
+                "int.csr",
+            ],
+        )?;
+        fs::write(
+            work.join("int.ext"),
+            "basicConstraints = critical, CA:TRUE, pathlen:0\n\
+             keyUsage = critical, keyCertSign, cRLSign\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+        )
+        .map_err(io)?;
+        let (int_from, int_until) = (
+            stamp(now - time::Duration::days(200)),
+            stamp(now + time::Duration::days(3000)),
+        );
+        openssl(
+            &work,
+            &[
+                "ca",
+                "-batch",
+                "-config",
+                "ca.cnf",
+                "-in",
+                "int.csr",
+                "-out",
+                "int.pem",
+                "-md",
+                "sha256",
+                "-startdate",
+                &int_from,
+                "-enddate",
+                &int_until,
+                "-extfile",
+                "int.ext",
+                "-notext",
+                "-preserveDN",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca-key.pem",
+            ],
+        )?;
+    }
     let mut args = vec![
         "ca", "-batch", "-config", "ca.cnf", "-in", "leaf.csr", "-out", "leaf.pem",
     ];
@@ -803,12 +898,17 @@ fn openssl_issue(
     args.extend(["-extfile", "leaf.ext", "-notext", "-preserveDN"]);
     if self_signed {
         args.extend(["-selfsign", "-keyfile", &key_path]);
+    } else if intermediate {
+        args.extend(["-cert", "int.pem", "-keyfile", "int-key.pem"]);
     } else {
         args.extend(["-cert", "ca.pem", "-keyfile", "ca-key.pem"]);
     }
     openssl(&work, &args)?;
 
     let mut chain = fs::read_to_string(work.join("leaf.pem")).map_err(io)?;
+    if intermediate {
+        chain.push_str(&fs::read_to_string(work.join("int.pem")).map_err(io)?);
+    }
     if !self_signed {
         chain.push_str(pki.ca_pem());
     }
@@ -856,7 +956,7 @@ fn openssl_env(spec: &RealSpec, dir: &Path, cap_tls12: bool) -> Result<Option<Pa
     if spec.tls == Tls::Off {
         return Ok(None);
     }
-    let weak = spec.key == KeyKind::Rsa1024Sha1;
+    let weak = spec.key.is_weak();
     if cap_tls12 && spec.protocols == Protocols::Tls12Only {
         return openssl_tls12_only(dir, if weak { 0 } else { 2 }).map(Some);
     }
@@ -1048,7 +1148,7 @@ fn build_command(
                 // mod_tls sends only the first certificate of
                 // TLSECCertificateFile; the chain comes from its own file.
                 if spec.cert != CertKind::SelfSigned {
-                    let _ = writeln!(c, "  TLSCertificateChainFile {}", files.ca.display());
+                    let _ = writeln!(c, "  TLSCertificateChainFile {}", files.chain.display());
                 }
                 c.push_str("</IfModule>\n");
             }
