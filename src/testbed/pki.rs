@@ -106,6 +106,13 @@ impl TestPki {
         &self.ca_pem
     }
 
+    /// The CA's private key as PEM (PKCS#8), for tests that issue
+    /// certificates rcgen cannot make (RSA keys, SHA-1 signatures) with the
+    /// `openssl` CLI.
+    pub fn ca_key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
+    }
+
     /// A trust store holding only this CA.
     pub fn trust_store(&self) -> crate::tls::trust::TrustStore {
         crate::tls::trust::TrustStore::from_ca_certs(

@@ -1,12 +1,18 @@
 //! Real FTP servers for the integration tests: vsftpd 3.0.3, ProFTPD 1.3.8
 //! (mod_tls) and Pure-FTPd 1.0.50 from Debian 12, unpacked by
-//! `.ci/install-real-servers.sh` (binaries found through the env var
-//! `FTPS_SCAN_REAL_SERVERS`, default `<repo>/target/real-servers`).
+//! `.ci/install-real-servers.sh`, and independent implementations installed
+//! by the same script: ftp-srv 4.6.3 (Node.js `tls`), unftp 0.16.0 (rustls),
+//! pyftpdlib 2.2.0 (pyOpenSSL) and a small FTPS server on tlslite-ng 0.8.2
+//! (pure Python, SSLv3 to TLS 1.3), the last three started through the
+//! launchers in `tests/servers/`. Everything is found through the env var
+//! `FTPS_SCAN_REAL_SERVERS`, default `<repo>/target/real-servers`.
 //!
 //! [`RealServer::start`] writes a configuration and certificates (from a
-//! [`TestPki`]) into a fresh temp dir, starts the server in the foreground in
-//! its own process group on a free port of 127.0.0.1, and waits until it
-//! answers with a 220 greeting (inside TLS for implicit FTPS). Dropping the
+//! [`TestPki`]; RSA keys and SHA-1 signatures through the `openssl` CLI,
+//! signed by the same CA) into a fresh temp dir, starts the server in the
+//! foreground in its own process group on a free port of 127.0.0.1 (or
+//! [::1] with [`RealSpec::ipv6`]), and waits until it answers with a 220
+//! greeting (inside TLS for implicit FTPS). Dropping the
 //! [`RealServer`] kills the whole process group, also when the test panics.
 //! A server that dies at start makes the test panic with what it said
 //! (stderr, stdout, and for vsftpd its fd 0, where vsftpd writes fatal
@@ -18,7 +24,7 @@ use ftps_scan::testbed::{CertKind, TestPki};
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,16 @@ pub enum ServerKind {
     Vsftpd,
     Proftpd,
     PureFtpd,
+    /// ftp-srv 4.6.3 on Node.js (`tests/servers/ftp-srv.js`).
+    FtpSrv,
+    /// unftp 0.16.0 (libunftp 0.24, rustls): explicit FTPS only, TLS 1.2
+    /// only (libunftp's default, no option).
+    Unftp,
+    /// pyftpdlib 2.2.0's `TLS_FTPHandler` (`tests/servers/pyftpdlib_server.py`).
+    Pyftpdlib,
+    /// A minimal FTPS server on tlslite-ng 0.8.2 (`tests/servers/tlslite_ftps.py`):
+    /// SSLv3 to TLS 1.3, RSA keys only.
+    Tlslite,
 }
 
 impl ServerKind {
@@ -42,27 +58,78 @@ impl ServerKind {
             ServerKind::Vsftpd => "vsftpd",
             ServerKind::Proftpd => "proftpd",
             ServerKind::PureFtpd => "pure-ftpd",
+            ServerKind::FtpSrv => "ftp-srv",
+            ServerKind::Unftp => "unftp",
+            ServerKind::Pyftpdlib => "pyftpdlib",
+            ServerKind::Tlslite => "tlslite-ng",
         }
     }
 
-    /// The server binary under the install dir.
+    /// The program run: the server binary under the install dir, or the
+    /// interpreter of a launcher (`node` from PATH, the venv's python).
     pub fn binary(self) -> PathBuf {
         let rel = match self {
             ServerKind::Vsftpd => "vsftpd/usr/sbin/vsftpd",
             ServerKind::Proftpd => "proftpd/usr/sbin/proftpd",
             ServerKind::PureFtpd => "pure-ftpd/usr/sbin/pure-ftpd",
+            ServerKind::FtpSrv => return PathBuf::from("node"),
+            ServerKind::Unftp => "unftp/bin/unftp",
+            ServerKind::Pyftpdlib | ServerKind::Tlslite => "py/bin/python",
         };
         install_dir().join(rel)
     }
 
-    /// Every file the server needs from the install dir.
+    /// The launcher script in `tests/servers/`, for servers started through one.
+    pub fn launcher(self) -> Option<PathBuf> {
+        let name = match self {
+            ServerKind::FtpSrv => "ftp-srv.js",
+            ServerKind::Pyftpdlib => "pyftpdlib_server.py",
+            ServerKind::Tlslite => "tlslite_ftps.py",
+            _ => return None,
+        };
+        Some(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/servers")
+                .join(name),
+        )
+    }
+
+    /// Every file the server needs from the install dir (and its launcher).
     fn required_files(self) -> Vec<PathBuf> {
-        let mut files = vec![self.binary()];
+        let mut files = match self {
+            ServerKind::FtpSrv => {
+                vec![install_dir().join("ftp-srv/node_modules/ftp-srv/package.json")]
+            }
+            // Written by the install script once pip has installed them all.
+            ServerKind::Pyftpdlib | ServerKind::Tlslite => {
+                vec![self.binary(), install_dir().join("py/.installed")]
+            }
+            _ => vec![self.binary()],
+        };
         if self == ServerKind::Proftpd {
             files.push(proftpd_module_dir().join("mod_tls.so"));
         }
+        files.extend(self.launcher());
         files
     }
+
+    /// Programs it needs from PATH.
+    fn required_commands(self) -> &'static [&'static str] {
+        match self {
+            ServerKind::FtpSrv => &["node", "openssl"],
+            _ => &["openssl"],
+        }
+    }
+}
+
+/// Whether `name` is an executable file in a PATH directory.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            fs::metadata(dir.join(name))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 /// Where `.ci/install-real-servers.sh` put the servers.
@@ -90,14 +157,19 @@ pub fn available(kind: ServerKind) -> bool {
         .into_iter()
         .filter(|f| !f.is_file())
         .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "{} not installed at {} (run .ci/install-real-servers.sh)",
-        kind.name(),
-        missing[0].display()
-    );
+    let missing_command = kind.required_commands().iter().find(|c| !on_path(c));
+    let message = match (missing.first(), missing_command) {
+        (None, None) => return true,
+        (Some(file), _) => format!(
+            "{} not installed at {} (run .ci/install-real-servers.sh)",
+            kind.name(),
+            file.display()
+        ),
+        (None, Some(command)) => format!(
+            "{} needs `{command}`, not on PATH (run .ci/install-real-servers.sh)",
+            kind.name()
+        ),
+    };
     if servers_required() {
         panic!("FTPS_SCAN_REQUIRE_REAL_SERVERS=1 but {message}");
     }
@@ -129,9 +201,42 @@ pub enum Protocols {
     Tls12Only,
     /// TLS 1.0 to 1.3 with `@SECLEVEL=0` (vsftpd `ssl_tlsv1=YES` +
     /// `ssl_ciphers=DEFAULT:@SECLEVEL=0`; ProFTPD `TLSProtocol TLSv1 TLSv1.1
-    /// TLSv1.2 TLSv1.3` + `TLSCipherSuite DEFAULT:@SECLEVEL=0`). Pure-FTPd
-    /// 1.0.50 cannot do it.
+    /// TLSv1.2 TLSv1.3` + `TLSCipherSuite DEFAULT:@SECLEVEL=0`; ftp-srv and
+    /// pyftpdlib: minimum TLS 1.0, `DEFAULT:@SECLEVEL=0`; tlslite-ng:
+    /// TLS 1.0..1.3). Pure-FTPd 1.0.50 and unftp cannot do it.
     Legacy,
+    /// SSLv3 and TLS 1.0 to 1.3: tlslite-ng only.
+    Ssl3ToTls13,
+}
+
+/// The server's key and the certificate's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// EC P-256, `ecdsa-with-SHA256` from the test CA (rcgen, [`TestPki`]).
+    Ec,
+    /// RSA-2048, signed `ecdsa-with-SHA256` by the test CA (the CA's key is
+    /// P-256), made with the `openssl` CLI. tlslite-ng's default: it cannot
+    /// use EC keys with SSLv3..TLS 1.1.
+    Rsa2048,
+    /// RSA-1024, signed `ecdsa-with-SHA1` by the test CA (`openssl`): a weak
+    /// key and a weak signature, trusted otherwise. OpenSSL servers load it
+    /// only at `@SECLEVEL=0`, i.e. with [`Protocols::Legacy`]; unftp
+    /// (rustls/ring) cannot load an RSA key under 2048 bits at all.
+    Rsa1024Sha1,
+    /// RSA-1024, signed `sha1WithRSAEncryption` by an RSA-2048 intermediate
+    /// CA that the test CA signed (`ecdsa-with-SHA256`): the common form of
+    /// a SHA-1 certificate. The chain sent is leaf, intermediate, test CA
+    /// (3 certificates; self-signed: the leaf alone, `sha1WithRSAEncryption`
+    /// too). Same server requirements as [`KeyKind::Rsa1024Sha1`].
+    Rsa1024Sha1ViaRsaCa,
+}
+
+impl KeyKind {
+    /// An RSA-1024 key with a SHA-1 signature (OpenSSL servers need
+    /// security level 0 to load it).
+    pub fn is_weak(self) -> bool {
+        matches!(self, KeyKind::Rsa1024Sha1 | KeyKind::Rsa1024Sha1ViaRsaCa)
+    }
 }
 
 /// One server configuration.
@@ -148,21 +253,46 @@ pub struct RealSpec {
     /// ProFTPD `DisplayConnect`, Pure-FTPd `-F` fortune file).
     pub banner: Option<&'static [&'static str]>,
     /// Extra lines for the config file (vsftpd, ProFTPD) or extra arguments
-    /// (Pure-FTPd), appended as they are.
+    /// (Pure-FTPd, unftp and the launchers), appended as they are, after
+    /// substituting `{dir}` (the temp dir), `{ca}` (the test CA's PEM file,
+    /// e.g. for ProFTPD's `TLSCACertificateFile {ca}`), `{cert}` (the chain
+    /// file), `{key}` and `{root}` (the anonymous root). ProFTPD: an extra
+    /// line starting with one of the directives the harness writes in its
+    /// mod_tls block (`TLSOptions`, `TLSVerifyClient`, `TLSProtocol`,
+    /// `TLSCipherSuite`, `TLSRequired`) replaces the harness's line, so e.g.
+    /// `TLSOptions UseImplicitSSL` (without `NoSessionReuseRequired`) or
+    /// `TLSVerifyClient on` take effect. vsftpd: a later line wins anyway.
     pub extra: &'static [&'static str],
+    /// Listen on [::1] instead of 127.0.0.1 (vsftpd `listen_ipv6=YES` +
+    /// `listen_address6=::1`; ProFTPD `UseIPv6 on`; the others bind [::1]).
+    /// Certificates made for it also carry the SAN `IP:::1` (so they come
+    /// from the `openssl` CLI, also for [`KeyKind::Ec`]).
+    pub ipv6: bool,
+    /// The key type and signature of the server certificate.
+    pub key: KeyKind,
 }
 
 impl RealSpec {
-    /// Explicit FTPS, TLS optional, TLS 1.2 + 1.3, a valid certificate.
+    /// Explicit FTPS, TLS optional, TLS 1.2 + 1.3 (unftp: TLS 1.2, all it
+    /// can), a valid certificate with an EC key (tlslite-ng: RSA-2048), on
+    /// 127.0.0.1.
     pub const fn new(server: ServerKind) -> Self {
         Self {
             server,
             implicit: false,
             tls: Tls::Optional,
-            protocols: Protocols::Tls12And13,
+            protocols: match server {
+                ServerKind::Unftp => Protocols::Tls12Only,
+                _ => Protocols::Tls12And13,
+            },
             cert: CertKind::Valid,
             banner: None,
             extra: &[],
+            ipv6: false,
+            key: match server {
+                ServerKind::Tlslite => KeyKind::Rsa2048,
+                _ => KeyKind::Ec,
+            },
         }
     }
 }
@@ -296,9 +426,9 @@ fn tail(text: &str, max: usize) -> &str {
     &text[start..]
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+/// A port on `ip` that was free a moment ago.
+fn free_port(ip: IpAddr) -> u16 {
+    let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip} port 0: {e}"));
     listener.local_addr().expect("local_addr").port()
 }
 
@@ -345,8 +475,12 @@ impl RealServer {
             .prefix(&format!("ftps-scan-{}-", spec.server.name()))
             .tempdir()
             .map_err(|e| format!("temp dir: {e}"))?;
-        let port = free_port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let ip: IpAddr = if spec.ipv6 {
+            Ipv6Addr::LOCALHOST.into()
+        } else {
+            Ipv4Addr::LOCALHOST.into()
+        };
+        let addr = SocketAddr::new(ip, free_port(ip));
         let files = prepare_dir(dir.path(), &spec, pki).map_err(|e| format!("setup: {e}"))?;
         let (mut command, config_text) = build_command(&spec, dir.path(), &files, addr)?;
         let stdout = File::create(dir.path().join("stdout.log")).map_err(|e| e.to_string())?;
@@ -398,7 +532,10 @@ impl RealServer {
                     "{describe}\nexited before answering with 220: {status}\n{output}\n--- config:\n{config_text}"
                 );
                 let lower = output.to_ascii_lowercase();
-                if lower.contains("address already in use") || lower.contains("could not bind") {
+                if lower.contains("address already in use")
+                    || lower.contains("could not bind")
+                    || lower.contains("eaddrinuse")
+                {
                     return Ok(Err(failure));
                 }
                 return Err(failure);
@@ -499,11 +636,14 @@ fn read_until_220(stream: &mut impl Read) -> Result<(), String> {
 
 /// Paths made by [`prepare_dir`].
 struct Files {
-    /// The server certificate followed by the test CA (the leaf alone when
-    /// self-signed).
+    /// The server certificate followed by its chain up to the test CA (the
+    /// leaf alone when self-signed).
     cert: PathBuf,
-    /// The test CA alone, for servers that take the chain separately.
+    /// The test CA alone (for `{ca}` in extra lines).
     ca: PathBuf,
+    /// The certificates after the leaf (intermediate, test CA), for servers
+    /// that take the chain separately (ProFTPD).
+    chain: PathBuf,
     key: PathBuf,
     root: PathBuf,
     empty: PathBuf,
@@ -521,15 +661,27 @@ fn prepare_dir(dir: &Path, spec: &RealSpec, pki: &TestPki) -> std::io::Result<Fi
         fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
     }
     fs::write(root.join("hello.txt"), "hello from a real server\n")?;
-    let identity = pki
-        .issue(spec.cert)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
-    TestPki::write_pem(&identity, &cert, &key)?;
+    if spec.key == KeyKind::Ec && !spec.ipv6 {
+        let identity = pki
+            .issue(spec.cert)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        TestPki::write_pem(&identity, &cert, &key)?;
+    } else {
+        openssl_issue(dir, spec, pki, &cert, &key).map_err(std::io::Error::other)?;
+    }
     fs::set_permissions(&key, fs::Permissions::from_mode(0o600))?;
     let ca = dir.join("ca.pem");
     fs::write(&ca, pki.ca_pem())?;
+    let chain = dir.join("chain.pem");
+    let pem = fs::read_to_string(&cert)?;
+    let marker = "-----BEGIN CERTIFICATE-----";
+    let rest = pem
+        .match_indices(marker)
+        .nth(1)
+        .map_or("", |(at, _)| &pem[at..]);
+    fs::write(&chain, rest)?;
     let banner = match spec.banner {
         None => None,
         Some(lines) => {
@@ -547,6 +699,7 @@ fn prepare_dir(dir: &Path, spec: &RealSpec, pki: &TestPki) -> std::io::Result<Fi
     Ok(Files {
         cert,
         ca,
+        chain,
         key,
         root,
         empty,
@@ -554,16 +707,280 @@ fn prepare_dir(dir: &Path, spec: &RealSpec, pki: &TestPki) -> std::io::Result<Fi
     })
 }
 
+/// Runs `openssl` with `args` in `dir`; its output on failure.
+fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "openssl {} failed ({}):\n{}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// The server certificate of `spec` made with the `openssl` CLI, for what
+/// rcgen cannot make (RSA keys, SHA-1 signatures) and for the SAN `::1`:
+/// the same subject, names and validity as [`TestPki::issue`] gives for
+/// `spec.cert`, signed by the test CA (`openssl ca`, with the CA key from
+/// [`TestPki::ca_key_pem`]) or self-signed. Writes the chain (leaf, then
+/// the CA unless self-signed) to `cert` and the PKCS#8 key to `key`.
+fn openssl_issue(
+    dir: &Path,
+    spec: &RealSpec,
+    pki: &TestPki,
+    cert: &Path,
+    key: &Path,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    let work = dir.join("openssl-ca");
+    fs::create_dir(&work).map_err(io)?;
+    let ca_key = work.join("ca-key.pem");
+    fs::write(&ca_key, pki.ca_key_pem()).map_err(io)?;
+    fs::set_permissions(&ca_key, fs::Permissions::from_mode(0o600)).map_err(io)?;
+    fs::write(work.join("ca.pem"), pki.ca_pem()).map_err(io)?;
+    fs::write(work.join("index.txt"), "").map_err(io)?;
+    fs::write(
+        work.join("ca.cnf"),
+        "[ca]\ndefault_ca = ca_sect\n[ca_sect]\ndatabase = index.txt\nnew_certs_dir = .\n\
+         rand_serial = yes\npolicy = policy_any\nunique_subject = no\nemail_in_dn = no\n\
+         [policy_any]\ncommonName = supplied\norganizationName = optional\n",
+    )
+    .map_err(io)?;
+
+    let (algorithm, key_option, md) = match spec.key {
+        KeyKind::Ec => ("EC", "ec_paramgen_curve:P-256", "sha256"),
+        KeyKind::Rsa2048 => ("RSA", "rsa_keygen_bits:2048", "sha256"),
+        KeyKind::Rsa1024Sha1 | KeyKind::Rsa1024Sha1ViaRsaCa => {
+            ("RSA", "rsa_keygen_bits:1024", "sha1")
+        }
+    };
+    let key_path = key.display().to_string();
+    openssl(
+        &work,
+        &[
+            "genpkey",
+            "-algorithm",
+            algorithm,
+            "-pkeyopt",
+            key_option,
+            "-out",
+            &key_path,
+        ],
+    )?;
+    let name = if spec.cert == CertKind::WrongName {
+        "ftp.invalid"
+    } else {
+        "localhost"
+    };
+    let subject = format!("/CN={name}/O=ftps-scan test server");
+    openssl(
+        &work,
+        &[
+            "req", "-new", "-key", &key_path, "-subj", &subject, "-out", "leaf.csr",
+        ],
+    )?;
+
+    let mut sans = format!("DNS:{name}");
+    if spec.cert != CertKind::WrongName {
+        sans.push_str(",IP:127.0.0.1");
+        if spec.ipv6 {
+            sans.push_str(",IP:::1");
+        }
+    }
+    let self_signed = spec.cert == CertKind::SelfSigned;
+    let mut ext = format!(
+        "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = {sans}\nsubjectKeyIdentifier = hash\n"
+    );
+    if !self_signed {
+        ext.push_str("authorityKeyIdentifier = keyid\n");
+    }
+    fs::write(work.join("leaf.ext"), ext).map_err(io)?;
+
+    let now = time::OffsetDateTime::now_utc();
+    let (from, until) = match spec.cert {
+        CertKind::Expired => (
+            now - time::Duration::days(100),
+            now - time::Duration::days(10),
+        ),
+        _ => (
+            now - time::Duration::days(1),
+            now + time::Duration::days(90),
+        ),
+    };
+    let stamp = |t: time::OffsetDateTime| {
+        t.format(time::macros::format_description!(
+            "[year][month][day][hour][minute][second]Z"
+        ))
+        .expect("format a date")
+    };
+    let (from, until) = (stamp(from), stamp(until));
+    let intermediate = spec.key == KeyKind::Rsa1024Sha1ViaRsaCa && !self_signed;
+    if intermediate {
+        // An RSA-2048 CA under the test CA, valid as long as the test CA.
+        openssl(
+            &work,
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "int-key.pem",
+            ],
+        )?;
+        openssl(
+            &work,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "int-key.pem",
+                "-subj",
+                "/CN=ftps-scan test RSA intermediate/O=ftps-scan test PKI",
+                "-out",
+                "int.csr",
+            ],
+        )?;
+        fs::write(
+            work.join("int.ext"),
+            "basicConstraints = critical, CA:TRUE, pathlen:0\n\
+             keyUsage = critical, keyCertSign, cRLSign\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+        )
+        .map_err(io)?;
+        let (int_from, int_until) = (
+            stamp(now - time::Duration::days(200)),
+            stamp(now + time::Duration::days(3000)),
+        );
+        openssl(
+            &work,
+            &[
+                "ca",
+                "-batch",
+                "-config",
+                "ca.cnf",
+                "-in",
+                "int.csr",
+                "-out",
+                "int.pem",
+                "-md",
+                "sha256",
+                "-startdate",
+                &int_from,
+                "-enddate",
+                &int_until,
+                "-extfile",
+                "int.ext",
+                "-notext",
+                "-preserveDN",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca-key.pem",
+            ],
+        )?;
+    }
+    let mut args = vec![
+        "ca", "-batch", "-config", "ca.cnf", "-in", "leaf.csr", "-out", "leaf.pem",
+    ];
+    args.extend(["-md", md, "-startdate", &from, "-enddate", &until]);
+    args.extend(["-extfile", "leaf.ext", "-notext", "-preserveDN"]);
+    if self_signed {
+        args.extend(["-selfsign", "-keyfile", &key_path]);
+    } else if intermediate {
+        args.extend(["-cert", "int.pem", "-keyfile", "int-key.pem"]);
+    } else {
+        args.extend(["-cert", "ca.pem", "-keyfile", "ca-key.pem"]);
+    }
+    openssl(&work, &args)?;
+
+    let mut chain = fs::read_to_string(work.join("leaf.pem")).map_err(io)?;
+    if intermediate {
+        chain.push_str(&fs::read_to_string(work.join("int.pem")).map_err(io)?);
+    }
+    if !self_signed {
+        chain.push_str(pki.ca_pem());
+    }
+    fs::write(cert, chain).map_err(io)
+}
+
 /// An OpenSSL config that caps every SSL_CTX of the process to TLS 1.2
 /// (for servers without a version option).
-fn openssl_tls12_only(dir: &Path) -> Result<PathBuf, String> {
-    let path = dir.join("openssl-tls12.cnf");
-    let text = "openssl_conf = default_conf\n\n[default_conf]\nssl_conf = ssl_sect\n\n\
-                [ssl_sect]\nsystem_default = system_default_sect\n\n\
-                [system_default_sect]\nMinProtocol = TLSv1.2\nMaxProtocol = TLSv1.2\n\
-                CipherString = DEFAULT:@SECLEVEL=2\n";
+fn openssl_tls12_only(dir: &Path, seclevel: u8) -> Result<PathBuf, String> {
+    openssl_conf(
+        dir,
+        "openssl-tls12.cnf",
+        &format!(
+            "MinProtocol = TLSv1.2\nMaxProtocol = TLSv1.2\nCipherString = DEFAULT:@SECLEVEL={seclevel}\n"
+        ),
+    )
+}
+
+/// An OpenSSL config at security level 0 for every SSL_CTX of the process:
+/// servers load an RSA-1024 / SHA-1 certificate before they apply their own
+/// cipher string (vsftpd: `SSL: cannot load RSA certificate` otherwise).
+fn openssl_seclevel0(dir: &Path) -> Result<PathBuf, String> {
+    openssl_conf(
+        dir,
+        "openssl-seclevel0.cnf",
+        "CipherString = DEFAULT:@SECLEVEL=0\n",
+    )
+}
+
+fn openssl_conf(dir: &Path, name: &str, system_default: &str) -> Result<PathBuf, String> {
+    let path = dir.join(name);
+    let text = format!(
+        "openssl_conf = default_conf\n\n[default_conf]\nssl_conf = ssl_sect\n\n\
+         [ssl_sect]\nsystem_default = system_default_sect\n\n\
+         [system_default_sect]\n{system_default}"
+    );
     fs::write(&path, text).map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+/// For OpenSSL servers: the `OPENSSL_CONF` of `spec`, if it needs one: a
+/// TLS 1.2 cap (when `cap_tls12`, for servers without a version option),
+/// security level 0 for an RSA-1024 / SHA-1 certificate.
+fn openssl_env(spec: &RealSpec, dir: &Path, cap_tls12: bool) -> Result<Option<PathBuf>, String> {
+    if spec.tls == Tls::Off {
+        return Ok(None);
+    }
+    let weak = spec.key.is_weak();
+    if cap_tls12 && spec.protocols == Protocols::Tls12Only {
+        return openssl_tls12_only(dir, if weak { 0 } else { 2 }).map(Some);
+    }
+    if weak {
+        return openssl_seclevel0(dir).map(Some);
+    }
+    Ok(None)
+}
+
+/// `line` with `{dir}`, `{ca}`, `{cert}`, `{key}` and `{root}` replaced by
+/// the paths of this server's temp dir, test CA file, certificate chain,
+/// key and anonymous root.
+fn expand(line: &str, dir: &Path, files: &Files) -> String {
+    line.replace("{dir}", &dir.display().to_string())
+        .replace("{ca}", &files.ca.display().to_string())
+        .replace("{cert}", &files.cert.display().to_string())
+        .replace("{key}", &files.key.display().to_string())
+        .replace("{root}", &files.root.display().to_string())
+}
+
+/// A port of 127.0.0.1 (or [::1]) for a server's side service (unftp's
+/// HTTP endpoint).
+fn side_port(addr: SocketAddr) -> u16 {
+    free_port(addr.ip())
 }
 
 fn unsupported(spec: &RealSpec, what: &str) -> String {
@@ -583,17 +1000,26 @@ fn build_command(
     if spec.implicit && spec.tls != Tls::Required {
         return Err(format!("implicit FTPS is always Tls::Required ({spec:?})"));
     }
-    if spec.tls == Tls::Off && spec.protocols != Protocols::Tls12And13 {
+    let default_protocols = RealSpec::new(spec.server).protocols;
+    if spec.tls == Tls::Off && spec.protocols != default_protocols {
         return Err(format!("TLS off with a TLS protocol setting ({spec:?})"));
     }
+    if spec.protocols == Protocols::Ssl3ToTls13 && spec.server != ServerKind::Tlslite {
+        return Err(unsupported(spec, "SSLv3 (tlslite-ng only)"));
+    }
+    let extra: Vec<String> = spec.extra.iter().map(|l| expand(l, dir, files)).collect();
+    let ip = addr.ip();
     let (pasv_min, pasv_max) = passive_range();
     match spec.server {
         ServerKind::Vsftpd => {
             let mut c = String::new();
+            let listen = if spec.ipv6 {
+                format!("listen=NO\nlisten_ipv6=YES\nlisten_address6={ip}")
+            } else {
+                format!("listen=YES\nlisten_ipv6=NO\nlisten_address={ip}")
+            };
             for line in [
-                "listen=YES".to_string(),
-                "listen_ipv6=NO".into(),
-                format!("listen_address={}", addr.ip()),
+                listen,
                 format!("listen_port={}", addr.port()),
                 "background=NO".into(),
                 "seccomp_sandbox=NO".into(),
@@ -636,16 +1062,15 @@ fn build_command(
                 if spec.implicit {
                     c.push_str("implicit_ssl=YES\n");
                 }
-                match spec.protocols {
-                    Protocols::Legacy => c.push_str("ssl_tlsv1=YES\n"),
-                    Protocols::Tls12Only => env = Some(openssl_tls12_only(dir)?),
-                    Protocols::Tls12And13 => {}
+                env = openssl_env(spec, dir, true)?;
+                if spec.protocols == Protocols::Legacy {
+                    c.push_str("ssl_tlsv1=YES\n");
                 }
             }
             if let Some(banner) = &files.banner {
                 let _ = writeln!(c, "banner_file={}", banner.display());
             }
-            for line in spec.extra {
+            for line in &extra {
                 let _ = writeln!(c, "{line}");
             }
             let conf = dir.join("vsftpd.conf");
@@ -662,7 +1087,7 @@ fn build_command(
             let _ = write!(
                 c,
                 "ServerType standalone\nServerName \"ftps-scan test\"\n\
-                 ServerIdent on \"FTP Server ready.\"\nUseIPv6 off\nDefaultAddress {ip}\n\
+                 ServerIdent on \"FTP Server ready.\"\nUseIPv6 {ipv6}\nDefaultAddress {ip}\n\
                  SocketBindTight on\nPort {port}\nPassivePorts {pasv_min} {pasv_max}\n\
                  User nobody\nGroup nogroup\nUmask 022\nPidFile {run}/proftpd.pid\n\
                  ScoreboardFile {run}/proftpd.scoreboard\nDelayEngine off\n\
@@ -670,7 +1095,7 @@ fn build_command(
                  UseReverseDNS off\nUseFtpUsers off\nRequireValidShell off\nAuthPAM off\n\
                  AuthOrder mod_auth_unix.c\nControlsEngine off\nModulePath {moddir}\n\
                  LoadModule mod_tls.c\n\n",
-                ip = addr.ip(),
+                ipv6 = if spec.ipv6 { "on" } else { "off" },
                 port = addr.port(),
                 run = dir.display(),
                 moddir = proftpd_module_dir().display(),
@@ -681,7 +1106,10 @@ fn build_command(
                 let (protocol, ciphers) = match spec.protocols {
                     Protocols::Tls12And13 => ("TLSv1.2 TLSv1.3", "DEFAULT"),
                     Protocols::Tls12Only => ("TLSv1.2", "DEFAULT"),
-                    Protocols::Legacy => ("TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", "DEFAULT:@SECLEVEL=0"),
+                    // SSLv3: refused above.
+                    Protocols::Legacy | Protocols::Ssl3ToTls13 => {
+                        ("TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", "DEFAULT:@SECLEVEL=0")
+                    }
                 };
                 let required = if spec.tls == Tls::Required {
                     "on"
@@ -693,27 +1121,41 @@ fn build_command(
                 } else {
                     "NoSessionReuseRequired"
                 };
+                let kind = if spec.key == KeyKind::Ec { "EC" } else { "RSA" };
                 let _ = write!(
                     c,
                     "<IfModule mod_tls.c>\n  TLSEngine on\n  TLSLog {run}/proftpd-tls.log\n\
-                     \x20 TLSProtocol {protocol}\n  TLSCipherSuite {ciphers}\n\
-                     \x20 TLSECCertificateFile {cert}\n  TLSECCertificateKeyFile {key}\n\
-                     \x20 TLSVerifyClient off\n  TLSRequired {required}\n  TLSOptions {options}\n",
+                     \x20 TLS{kind}CertificateFile {cert}\n  TLS{kind}CertificateKeyFile {key}\n",
                     run = dir.display(),
                     cert = files.cert.display(),
                     key = files.key.display(),
                 );
+                // Directives an `extra` line may replace.
+                for (directive, value) in [
+                    ("TLSProtocol", protocol),
+                    ("TLSCipherSuite", ciphers),
+                    ("TLSVerifyClient", "off"),
+                    ("TLSRequired", required),
+                    ("TLSOptions", options),
+                ] {
+                    let replaced = extra
+                        .iter()
+                        .any(|l| l.split_whitespace().next() == Some(directive));
+                    if !replaced {
+                        let _ = writeln!(c, "  {directive} {value}");
+                    }
+                }
                 // mod_tls sends only the first certificate of
                 // TLSECCertificateFile; the chain comes from its own file.
                 if spec.cert != CertKind::SelfSigned {
-                    let _ = writeln!(c, "  TLSCertificateChainFile {}", files.ca.display());
+                    let _ = writeln!(c, "  TLSCertificateChainFile {}", files.chain.display());
                 }
                 c.push_str("</IfModule>\n");
             }
             if let Some(banner) = &files.banner {
                 let _ = writeln!(c, "DisplayConnect {}", banner.display());
             }
-            for line in spec.extra {
+            for line in &extra {
                 let _ = writeln!(c, "{line}");
             }
             let _ = write!(
@@ -727,6 +1169,9 @@ fn build_command(
             fs::write(&conf, &c).map_err(|e| e.to_string())?;
             let mut command = Command::new(ServerKind::Proftpd.binary());
             command.arg("--nodaemon").arg("--config").arg(&conf);
+            if let Some(cnf) = openssl_env(spec, dir, false)? {
+                command.env("OPENSSL_CONF", cnf);
+            }
             Ok((command, c))
         }
         ServerKind::PureFtpd => {
@@ -762,7 +1207,7 @@ fn build_command(
             };
             let mut args: Vec<String> = vec![
                 "-S".into(),
-                format!("{},{}", addr.ip(), addr.port()),
+                format!("{ip},{}", addr.port()),
                 "-Y".into(),
                 mode.into(),
                 "-2".into(),
@@ -777,7 +1222,7 @@ fn build_command(
                 args.push("-F".into());
                 args.push(banner.display().to_string());
             }
-            args.extend(spec.extra.iter().map(|s| s.to_string()));
+            args.extend(extra);
             let mut command = Command::new("unshare");
             command
                 .args(["--mount", "--propagation", "private", "sh", "-c"])
@@ -785,10 +1230,156 @@ fn build_command(
                 .arg(&passwd_path)
                 .arg(ServerKind::PureFtpd.binary())
                 .args(&args);
-            if spec.protocols == Protocols::Tls12Only {
-                command.env("OPENSSL_CONF", openssl_tls12_only(dir)?);
+            if let Some(cnf) = openssl_env(spec, dir, true)? {
+                command.env("OPENSSL_CONF", cnf);
             }
             Ok((command, format!("pure-ftpd {}", args.join(" "))))
         }
+        ServerKind::FtpSrv | ServerKind::Pyftpdlib | ServerKind::Tlslite => {
+            launcher_command(spec, files, addr, (pasv_min, pasv_max), extra)
+        }
+        ServerKind::Unftp => {
+            if spec.implicit {
+                return Err(unsupported(spec, "implicit FTPS"));
+            }
+            if spec.protocols != Protocols::Tls12Only {
+                return Err(unsupported(
+                    spec,
+                    "TLS versions other than 1.2 (libunftp's default TlsFlags, no option)",
+                ));
+            }
+            if spec.banner.is_some() {
+                return Err(unsupported(spec, "a custom greeting"));
+            }
+            let mut args: Vec<String> = vec![
+                format!("--bind-address={addr}"),
+                format!(
+                    "--bind-address-http={}",
+                    SocketAddr::new(ip, side_port(addr))
+                ),
+                format!("--root-dir={}", files.root.display()),
+                "--auth-type=anonymous".into(),
+                format!("--passive-ports={pasv_min}-{pasv_max}"),
+                "--log-level=debug".into(),
+            ];
+            if !spec.ipv6 {
+                args.push(format!("--passive-host={ip}"));
+            }
+            if spec.tls != Tls::Off {
+                args.push(format!("--ftps-certs-file={}", files.cert.display()));
+                args.push(format!("--ftps-key-file={}", files.key.display()));
+            }
+            if spec.tls == Tls::Required {
+                args.push("--ftps-required-on-control-channel=all".into());
+            }
+            args.extend(extra);
+            let mut command = Command::new(ServerKind::Unftp.binary());
+            command.args(&args);
+            Ok((command, format!("unftp {}", args.join(" "))))
+        }
     }
+}
+
+/// ftp-srv, pyftpdlib and tlslite-ng, run through their launchers in
+/// `tests/servers/` (options: see each launcher's header).
+fn launcher_command(
+    spec: &RealSpec,
+    files: &Files,
+    addr: SocketAddr,
+    (pasv_min, pasv_max): (u16, u16),
+    extra: Vec<String>,
+) -> Result<(Command, String), String> {
+    let server = spec.server;
+    let mode = match (spec.implicit, spec.tls) {
+        (true, _) => "implicit",
+        (false, Tls::Off) if server == ServerKind::Tlslite => {
+            return Err(unsupported(spec, "FTP without TLS"))
+        }
+        (false, Tls::Off) => "plain",
+        (false, _) => "explicit",
+    };
+    let tls = if spec.tls == Tls::Required {
+        "required"
+    } else {
+        "optional"
+    };
+    let mut args: Vec<String> = vec![
+        "--host".into(),
+        addr.ip().to_string(),
+        "--port".into(),
+        addr.port().to_string(),
+        "--cert".into(),
+        files.cert.display().to_string(),
+        "--key".into(),
+        files.key.display().to_string(),
+        "--root".into(),
+        files.root.display().to_string(),
+        "--mode".into(),
+        mode.into(),
+        "--tls".into(),
+        tls.into(),
+        "--pasv-min".into(),
+        pasv_min.to_string(),
+        "--pasv-max".into(),
+        pasv_max.to_string(),
+    ];
+    match server {
+        ServerKind::Tlslite => {
+            if spec.key == KeyKind::Ec {
+                return Err(unsupported(spec, "an EC key (use KeyKind::Rsa2048)"));
+            }
+            let (min, max) = match spec.protocols {
+                Protocols::Tls12And13 => ("tls1.2", "tls1.3"),
+                Protocols::Tls12Only => ("tls1.2", "tls1.2"),
+                Protocols::Legacy => ("tls1.0", "tls1.3"),
+                Protocols::Ssl3ToTls13 => ("ssl3", "tls1.3"),
+            };
+            args.extend([
+                "--min-version".into(),
+                min.into(),
+                "--max-version".into(),
+                max.into(),
+            ]);
+            if spec.banner.is_some() {
+                return Err(unsupported(spec, "a custom greeting"));
+            }
+        }
+        _ => {
+            let protocols = match spec.protocols {
+                Protocols::Tls12And13 => "default",
+                Protocols::Tls12Only => "tls12",
+                Protocols::Legacy => "legacy",
+                Protocols::Ssl3ToTls13 => unreachable!("refused above"),
+            };
+            args.extend(["--protocols".into(), protocols.into()]);
+            match (server, &files.banner) {
+                (_, None) => {}
+                (ServerKind::FtpSrv, Some(banner)) => {
+                    args.extend(["--greeting-file".into(), banner.display().to_string()]);
+                }
+                // pyftpdlib: one line (`220 text`; over 75 characters it
+                // sends `220-text` and an empty `220 `).
+                (_, Some(_)) => match spec.banner {
+                    Some([line]) => args.extend(["--banner".into(), line.to_string()]),
+                    _ => return Err(unsupported(spec, "a multi-line greeting")),
+                },
+            }
+        }
+    }
+    args.extend(extra);
+    let launcher = server.launcher().expect("a launcher");
+    let mut command = Command::new(server.binary());
+    command.arg(&launcher).args(&args);
+    if server == ServerKind::FtpSrv {
+        command.env("NODE_PATH", install_dir().join("ftp-srv/node_modules"));
+    }
+    Ok((
+        command,
+        format!(
+            "{} {} {}",
+            server.binary().display(),
+            launcher.display(),
+            args.join(" ")
+        ),
+    ))
 }
