@@ -919,7 +919,6 @@ fn scanner_digest() {
                 "3",
                 "--read-timeout",
                 "5",
-                "--list",
                 "--tls-timeout",
                 "5",
             ])

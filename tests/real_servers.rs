@@ -776,6 +776,7 @@ fn check(entry: &Entry, pki: &TestPki) {
             (Proftpd, true) => "534 Unwilling to accept security parameters",
             (Proftpd, false) => "226 Transfer complete",
             (PureFtpd, _) => "226 Options: -l;0 matches total",
+            (other, _) => unreachable!("{other:?} is in the independent-servers matrix"),
         };
         assert_eq!(decided, want_decided, "PROT C transfer reply {ctx}");
         if entry.spec.server == Vsftpd {
@@ -1081,4 +1082,373 @@ fn dropping_a_server_kills_its_sessions_too() {
             "{server:?}: port still open"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Independent implementations and the configurations that expose facts a
+// reply alone would get wrong. The expected facts come from the servers'
+// behaviour as an independent client saw it (tests/servers/ftps_behaviour.py,
+// Python's ssl and ftplib; `behaviour_report` in tests/real_harness.rs), not
+// from the scanner.
+
+use support::real::KeyKind;
+use ServerKind::{FtpSrv, Pyftpdlib, Tlslite, Unftp};
+
+/// What the default scan must report on one of these servers.
+struct Fact {
+    name: &'static str,
+    spec: RealSpec,
+    status: Status,
+    tls_version: Option<&'static str>,
+    accepted: &'static [&'static str],
+    /// `prot_c`, and the code of the reply that decided it.
+    prot_c: Option<(&'static str, u16)>,
+    data_tls: Option<&'static str>,
+    resumed: Option<bool>,
+    reuse_required: Option<bool>,
+    client_cert: Option<ftps_scan::ClientCert>,
+    /// `tls.handshake_signature_verified`.
+    signature_verified: bool,
+    /// PASV is used (IPv4) or not (IPv6: EPSV alone).
+    pasv: bool,
+    findings: &'static [&'static str],
+}
+
+const FACT: Fact = Fact {
+    name: "",
+    spec: RealSpec::new(Vsftpd),
+    status: Status::Ok,
+    tls_version: Some("TLSv1.3"),
+    accepted: &["TLSv1.2", "TLSv1.3"],
+    prot_c: Some(("accepted", 226)),
+    data_tls: Some("ok"),
+    resumed: Some(true),
+    reuse_required: Some(false),
+    client_cert: Some(ftps_scan::ClientCert::None),
+    signature_verified: true,
+    pasv: true,
+    findings: &[],
+};
+
+const FACTS: &[Fact] = &[
+    Fact {
+        // Node ftp-srv: its data listener is always TLS (PROT C: 536), it
+        // never resumes, it sends 150 only after the data handshake, and it
+        // races AUTH TLS (the retry with a pause gets through).
+        name: "ftp-srv explicit",
+        spec: RealSpec::new(FtpSrv),
+        prot_c: Some(("refused", 536)),
+        resumed: Some(false),
+        findings: &["cleartext-login-allowed"],
+        ..FACT
+    },
+    Fact {
+        name: "ftp-srv implicit",
+        spec: RealSpec {
+            implicit: true,
+            tls: Tls::Required,
+            ..RealSpec::new(FtpSrv)
+        },
+        prot_c: Some(("refused", 536)),
+        resumed: Some(false),
+        ..FACT
+    },
+    Fact {
+        // unftp 0.16: TLS 1.2 only; resumes.
+        name: "unftp",
+        spec: RealSpec::new(Unftp),
+        tls_version: Some("TLSv1.2"),
+        accepted: &["TLSv1.2"],
+        findings: &["cleartext-login-allowed", "cleartext-data-allowed"],
+        ..FACT
+    },
+    Fact {
+        // `--ftps-required-on-data-channel=all` answers PASV after PROT C
+        // with 534, but libunftp polices only PASV: over EPSV the cleartext
+        // transfer completes, so cleartext data is possible.
+        name: "unftp data channel required (EPSV loophole)",
+        spec: RealSpec {
+            extra: &["--ftps-required-on-data-channel=all"],
+            ..RealSpec::new(Unftp)
+        },
+        tls_version: Some("TLSv1.2"),
+        accepted: &["TLSv1.2"],
+        findings: &["cleartext-login-allowed", "cleartext-data-allowed"],
+        ..FACT
+    },
+    Fact {
+        name: "unftp control channel required",
+        spec: RealSpec {
+            tls: Tls::Required,
+            ..RealSpec::new(Unftp)
+        },
+        tls_version: Some("TLSv1.2"),
+        accepted: &["TLSv1.2"],
+        findings: &["cleartext-data-allowed"],
+        ..FACT
+    },
+    Fact {
+        // A missing path: `550 No such file or directory.` before any data
+        // connection, so the anonymous login directory is listed in clear.
+        name: "pyftpdlib",
+        spec: RealSpec::new(Pyftpdlib),
+        findings: &["cleartext-login-allowed", "cleartext-data-allowed"],
+        ..FACT
+    },
+    Fact {
+        // PROT C: 200, then PASV and EPSV: `550 SSL/TLS required on the
+        // data channel.`
+        name: "pyftpdlib tls_data_required",
+        spec: RealSpec {
+            extra: &["--data-tls-required"],
+            ..RealSpec::new(Pyftpdlib)
+        },
+        prot_c: Some(("refused", 550)),
+        findings: &["cleartext-login-allowed"],
+        ..FACT
+    },
+    Fact {
+        // tlslite-ng speaks SSLv3: the raw probe sees it accepted.
+        name: "tlslite-ng SSLv3 to TLS 1.3",
+        spec: RealSpec {
+            protocols: Protocols::Ssl3ToTls13,
+            ..RealSpec::new(Tlslite)
+        },
+        accepted: &["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+        findings: &[
+            "sslv3-accepted",
+            "tls1.0-accepted",
+            "tls1.1-accepted",
+            "cleartext-login-allowed",
+            "cleartext-data-allowed",
+        ],
+        ..FACT
+    },
+    Fact {
+        name: "tlslite-ng implicit SSLv3 to TLS 1.3",
+        spec: RealSpec {
+            implicit: true,
+            tls: Tls::Required,
+            protocols: Protocols::Ssl3ToTls13,
+            ..RealSpec::new(Tlslite)
+        },
+        accepted: &["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+        findings: &[
+            "sslv3-accepted",
+            "tls1.0-accepted",
+            "tls1.1-accepted",
+            "cleartext-data-allowed",
+        ],
+        ..FACT
+    },
+    Fact {
+        // force_anon_data_ssl: `200 PROT now Clear.`, then `522 Data
+        // connections must be encrypted.`
+        name: "vsftpd force_anon_data_ssl (200 to PROT C, 522 to the transfer)",
+        spec: RealSpec {
+            tls: Tls::Required,
+            ..RealSpec::new(Vsftpd)
+        },
+        prot_c: Some(("refused", 522)),
+        reuse_required: Some(true),
+        client_cert: Some(ftps_scan::ClientCert::Requested),
+        findings: &["data-tls-reuse-required"],
+        ..FACT
+    },
+    Fact {
+        // PASV means nothing on IPv6 (vsftpd answers 0.0.0.0): EPSV alone,
+        // no PASV findings.
+        name: "vsftpd on [::1]",
+        spec: RealSpec {
+            ipv6: true,
+            ..RealSpec::new(Vsftpd)
+        },
+        reuse_required: Some(true),
+        client_cert: Some(ftps_scan::ClientCert::Requested),
+        pasv: false,
+        findings: &[
+            "cleartext-login-allowed",
+            "cleartext-data-allowed",
+            "data-tls-reuse-required",
+        ],
+        ..FACT
+    },
+    Fact {
+        // ring cannot verify an RSA-1024 handshake signature: the audit
+        // goes on and says so; the certificate findings say the rest.
+        name: "vsftpd RSA-1024 / SHA-1 certificate, TLS 1.0 to 1.3",
+        spec: RealSpec {
+            key: KeyKind::Rsa1024Sha1ViaRsaCa,
+            protocols: Protocols::Legacy,
+            ..RealSpec::new(Vsftpd)
+        },
+        accepted: &["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+        reuse_required: Some(true),
+        client_cert: Some(ftps_scan::ClientCert::Requested),
+        signature_verified: false,
+        findings: &[
+            "tls1.0-accepted",
+            "tls1.1-accepted",
+            "cert-weak-key",
+            "cert-weak-signature",
+            "cert-untrusted",
+            "cleartext-login-allowed",
+            "cleartext-data-allowed",
+            "data-tls-reuse-required",
+        ],
+        ..FACT
+    },
+    Fact {
+        // Without NoSessionReuseRequired: 425 to a fresh data session.
+        name: "proftpd requiring session reuse",
+        spec: RealSpec {
+            extra: &["TLSOptions EnableDiags"],
+            ..RealSpec::new(Proftpd)
+        },
+        reuse_required: Some(true),
+        findings: &[
+            "cleartext-login-allowed",
+            "cleartext-data-allowed",
+            "data-tls-reuse-required",
+        ],
+        ..FACT
+    },
+    Fact {
+        // TLS 1.3: the handshake completes, the first read gets alert 116.
+        name: "proftpd TLSVerifyClient on",
+        spec: RealSpec {
+            extra: &["TLSVerifyClient on", "TLSCACertificateFile {ca}"],
+            ..RealSpec::new(Proftpd)
+        },
+        status: Status::ClientCertRequired,
+        prot_c: None,
+        data_tls: None,
+        resumed: None,
+        reuse_required: None,
+        client_cert: Some(ftps_scan::ClientCert::Required),
+        findings: &["client-cert-required", "cleartext-login-allowed"],
+        ..FACT
+    },
+    Fact {
+        // -Y 3: 200 to PROT C, then 521 to the cleartext transfer.
+        name: "pure-ftpd -Y 3",
+        spec: RealSpec {
+            extra: &["-Y", "3"],
+            ..RealSpec::new(PureFtpd)
+        },
+        prot_c: Some(("refused", 521)),
+        resumed: Some(false),
+        ..FACT
+    },
+];
+
+fn check_fact(f: &Fact, pki: &TestPki) {
+    let server = RealServer::start(f.spec, pki);
+    let scheme = if f.spec.implicit { "ftps" } else { "ftp" };
+    let target = format!("{scheme}://{}", server.addr);
+    let (r, exit) = scan_with_binary(&target, pki);
+    let ctx = format!(
+        "[{}] {target}\n{}",
+        f.name,
+        serde_json::to_string_pretty(&r).unwrap()
+    );
+    assert_eq!(r.status, f.status, "status {ctx}");
+    assert_eq!(
+        r.tls.as_ref().map(|t| t.version.as_str()),
+        f.tls_version,
+        "TLS version {ctx}"
+    );
+    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    assert_eq!(accepted, f.accepted, "accepted versions {ctx}");
+    assert!(
+        r.versions
+            .iter()
+            .flat_map(|v| v.results.iter())
+            .all(|x| x.verdict != "unknown"),
+        "no unknown verdicts {ctx}"
+    );
+    let p = r.posture.clone().unwrap_or_default();
+    let prot_c = p.prot_c.map(|v| v.as_str());
+    let decided = p.prot_c_transfer_reply.as_ref().map(|x| x.code);
+    assert_eq!(
+        prot_c.zip(decided),
+        f.prot_c,
+        "prot_c and the reply that decided it {ctx}"
+    );
+    if f.prot_c.is_some_and(|(_, code)| code != 536) {
+        // Whatever the server said to PROT C itself, a transfer decided.
+        assert_eq!(p.prot_c_reply.as_ref().map(|x| x.code), Some(200), "{ctx}");
+    }
+    assert_eq!(p.data_tls.map(|v| v.as_str()), f.data_tls, "data_tls {ctx}");
+    assert_eq!(p.data_tls_resumed, f.resumed, "resumed {ctx}");
+    assert_eq!(
+        p.data_tls_reuse_required, f.reuse_required,
+        "reuse required {ctx}"
+    );
+    assert_eq!(r.client_cert, f.client_cert, "client_cert {ctx}");
+    if let Some(tls) = &r.tls {
+        assert_eq!(
+            tls.handshake_signature_verified, f.signature_verified,
+            "handshake signature {ctx}"
+        );
+        assert_eq!(
+            tls.handshake_signature_error.is_some(),
+            !f.signature_verified,
+            "{ctx}"
+        );
+    }
+    if f.status == Status::Ok {
+        assert_eq!(p.pasv_reply.is_some(), f.pasv, "PASV used {ctx}");
+        assert_eq!(
+            p.passive_port.map(|v| v.as_str()),
+            Some("reachable"),
+            "{ctx}"
+        );
+        assert_eq!(p.error, None, "{ctx}");
+        if let Some(path) = &p.prot_c_transfer_path {
+            assert!(
+                path == ftps_scan::probe::posture::NONEXISTENT_PATH || path == "(login directory)",
+                "{ctx}"
+            );
+        }
+    }
+    let mut ids: Vec<&str> = r.findings.iter().map(|x| x.id.as_str()).collect();
+    let mut want = f.findings.to_vec();
+    ids.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(ids, want, "findings {ctx}");
+    let want_exit = i32::from(r.verdict == Some(Verdict::Fail));
+    assert_eq!(exit, want_exit, "exit code {ctx}");
+}
+
+#[test]
+fn independent_servers_and_behaviour_facts() {
+    let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
+    let pki = TestPki::new("real-servers test CA").unwrap();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for fact in FACTS {
+        if !fact.name.contains(filter.as_str()) || !real::available(fact.spec.server) {
+            continue;
+        }
+        eprintln!("facts: {}", fact.name);
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_fact(fact, &pki)));
+        ran += 1;
+        if let Err(panic) = outcome {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("{}:\n{message}", fact.name));
+        }
+    }
+    eprintln!("facts: {ran} entries run, {} failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} entries failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

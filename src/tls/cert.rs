@@ -180,9 +180,21 @@ fn curve_name(oid: &Oid<'_>) -> String {
 /// Short name from the OID registry (`sha256WithRSAEncryption`), else the
 /// dotted OID.
 fn oid_name(oid: &Oid<'_>) -> String {
+    // Signature algorithms the registry has no short name for, under their
+    // RFC names (so `cert-weak-signature` sees "sha1" in ecdsa-with-SHA1).
+    const EXTRA: &[(&str, &str)] = &[
+        ("1.2.840.10045.4.1", "ecdsa-with-SHA1"),
+        ("1.2.840.10040.4.3", "dsa-with-sha1"),
+        ("1.2.840.113549.1.1.4", "md5WithRSAEncryption"),
+        ("1.2.840.113549.1.1.2", "md2WithRSAEncryption"),
+    ];
+    let id = oid.to_id_string();
+    if let Some((_, name)) = EXTRA.iter().find(|(dotted, _)| *dotted == id) {
+        return (*name).to_string();
+    }
     x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry())
         .map(str::to_string)
-        .unwrap_or_else(|_| oid.to_id_string())
+        .unwrap_or(id)
 }
 
 /// RFC 4514 string: RDNs in reverse order, `,`-separated, special
@@ -303,5 +315,18 @@ fn describe_webpki_error(e: &webpki::Error) -> String {
         E::RequiredEkuNotFoundContext(_) => "not valid for server authentication".into(),
         E::BadDer | E::BadDerTime | E::TrailingData(_) => "malformed certificate".into(),
         other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_signature_oids_have_names_the_policy_recognises() {
+        let oid = Oid::from(&[1, 2, 840, 10045, 4, 1]).unwrap();
+        assert_eq!(oid_name(&oid), "ecdsa-with-SHA1");
+        let oid = Oid::from(&[1, 2, 840, 113549, 1, 1, 5]).unwrap();
+        assert_eq!(oid_name(&oid), "sha1WithRSAEncryption");
     }
 }
