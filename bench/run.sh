@@ -15,15 +15,24 @@
 #           peak RSS against target count.
 #   fleet   one vsftpd (explicit FTPS, TLS 1.2+1.3, self-signed RSA-2048 made
 #           here by openssl) listening on every address, FLEET_N (1000)
-#           targets 127.0.x.y:FLEET_PORT: ftps-scan default scan, --no-posture,
-#           --no-posture --ciphers; then sslyze (pip, own venv) on SSLYZE_N
-#           (default 100: sslyze needs about 1 s of server CPU per endpoint here, so
-#           1000 would take over 10 minutes; set SSLYZE_N=1000 for all of them),
-#           capped by SSLYZE_TIMEOUT (1200 s).
+#           targets 127.0.x.y:FLEET_PORT: ftps-scan default scan (data checks
+#           on), --no-data, --no-posture, --no-posture --ciphers; then sslyze
+#           (pip, own venv) on SSLYZE_N (default 100: sslyze needs about 1 s of
+#           server CPU per endpoint here, so 1000 would take over 10 minutes;
+#           set SSLYZE_N=1000 for all of them, SSLYZE_N=0 to skip sslyze),
+#           capped by SSLYZE_TIMEOUT (1200 s). Each fleet run also reports
+#           TCP connections per endpoint (growth of Tcp ActiveOpens in
+#           /proc/net/snmp of the namespace: the measured program is the only
+#           active opener there, vsftpd only accepts in passive mode) and the
+#           ftps-scan results counted by status, prot_c, data_tls and
+#           data_tls_reuse_required.
 #
 # Every figure printed: wall seconds, endpoints/second, the measured
 # program's CPU (user+sys from /usr/bin/time -v, children included) per
 # endpoint, and its peak RSS. Results also go to $WORK/results.tsv.
+# VSFTPD_STRACE=FILE (fleet case, verification only: it slows the server)
+# runs vsftpd under `strace -f -e trace=connect -o FILE`, to check that the
+# server opens no TCP connection of its own.
 #
 # Network: only 127.0.0.0/8. By default the measurements run in a private
 # network namespace (unshare --net, loopback only), so nothing can leave the
@@ -83,7 +92,7 @@ prepare() {
   if has_case fleet; then
     find_vsftpd
     command -v openssl >/dev/null || die "openssl missing (apt-get install openssl)"
-    if [[ ! -x $VENV/bin/sslyze ]]; then
+    if ((SSLYZE_N > 0)) && [[ ! -x $VENV/bin/sslyze ]]; then
       say "== pip install sslyze==$SSLYZE_VERSION into $VENV"
       python3 -m venv "$VENV"
       timeout 900 "$VENV/bin/pip" install -q "sslyze==$SSLYZE_VERSION" >&2
@@ -125,6 +134,11 @@ machine() {
   say "kernel:  $(uname -sr)"
   say "rustc:   $(rustc --version 2>/dev/null || echo '?')"
   say "commit:  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  # What the measured binary was built from: uncommitted source changes count.
+  local dirty
+  dirty=$(git -C "$ROOT" status --porcelain -- src Cargo.toml Cargo.lock build.rs 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
+  say "source:  ${dirty:+uncommitted changes in }${dirty:-clean (src, Cargo.toml, Cargo.lock)}"
+  say "binary:  sha256 $(sha256sum "$BIN" 2>/dev/null | cut -c1-16 || echo '?'), built $(date -u -r "$BIN" +%FT%TZ 2>/dev/null || echo '?')"
   if [[ -n ${BENCH_IN_NETNS:-} ]]; then say "netns:   private (unshare --net, loopback only)"; else say "netns:   host"; fi
   say "ulimit:  -n $(ulimit -n)"
 }
@@ -180,6 +194,47 @@ with open(sys.argv[1], newline="") as f:
     c = collections.Counter(r["status"] for r in rows)
 print(" ".join(f"{k}={v}" for k, v in sorted(c.items())) or "no rows")
 EOF
+}
+
+# csv_counts FILE: the fleet report counted by status and by the data-check
+# columns, so the figures show which checks ran and what they found.
+csv_counts() {
+  python3 - "$1" <<'EOF'
+import csv, sys, collections
+with open(sys.argv[1], newline="") as f:
+    rows = list(csv.DictReader(f))
+def count(key):
+    c = collections.Counter(r.get(key, "?") or "(empty)" for r in rows)
+    return " ".join(f"{k}={v}" for k, v in sorted(c.items()))
+for key in ("status", "prot_c", "data_tls", "data_tls_reuse_required", "data_tls_resumed"):
+    print(f"   {key}: {count(key)}")
+# The code of the reply that decided prot_c (e.g. 522 = transfer refused).
+c = collections.Counter((r.get("prot_c_transfer_reply") or "(empty)")[:48] for r in rows)
+print("   prot_c_transfer_reply: " + "; ".join(f"{k!r}={v}" for k, v in c.most_common(4)))
+# Version probes without a verdict (e.g. no answer before the TLS timeout).
+v = {k: sum(1 for r in rows if r.get(k) == "unknown") for k in ("sslv2", "sslv3", "tls1_0", "tls1_1", "tls1_2", "tls1_3")}
+print("   version probes 'unknown': " + (" ".join(f"{k}={n}" for k, n in v.items() if n) or "none"))
+d = sorted(int(r["duration_ms"]) for r in rows if r.get("duration_ms"))
+if d:
+    q = lambda p: d[min(len(d) - 1, int(len(d) * p))]
+    print(f"   endpoint duration ms: median {q(0.5)} p90 {q(0.9)} p99 {q(0.99)} max {d[-1]}")
+f = collections.Counter(i for r in rows for i in (r.get("findings") or "").split(";") if i)
+print("   findings: " + (" ".join(f"{k}={v}" for k, v in sorted(f.items())) or "none"))
+bad = [r for r in rows if r.get("status") != "ok"]
+for r in bad[:5]:
+    print(f"   not ok: {r['target']} {r['status']} phase={r.get('failed_phase')} {r.get('error', '')[:80]}")
+EOF
+}
+
+# tcp_counters: "ActiveOpens PassiveOpens AttemptFails ListenOverflows
+# TCPSynRetrans" of this network namespace (/proc/net is per namespace).
+tcp_counters() {
+  awk '
+    FILENAME ~ /snmp/ && $1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) col[$i] = i; h = 1 }
+      else { a = $col["ActiveOpens"]; p = $col["PassiveOpens"]; f = $col["AttemptFails"] } }
+    FILENAME ~ /netstat/ && $1 == "TcpExt:" { if (!x) { for (i = 2; i <= NF; i++) xc[$i] = i; x = 1 }
+      else { lo = $xc["ListenOverflows"]; sr = $xc["TCPSynRetrans"] } }
+    END { print a, p, f, lo, sr }' /proc/net/snmp /proc/net/netstat
 }
 
 # port_free PORT: nothing listens on PORT (any address) in this namespace.
@@ -305,7 +360,9 @@ ssl_ciphers=HIGH
 EOF
   # vsftpd reports fatal config errors on fd 0, so that is a writable file.
   # setsid: its own process group, killed as a whole by cleanup().
-  setsid "$VSFTPD" "$FLEET_DIR/vsftpd.conf" 0<>"$FLEET_DIR/vsftpd.fd0" >"$FLEET_DIR/vsftpd.out" 2>&1 &
+  local wrap=()
+  [[ -n ${VSFTPD_STRACE:-} ]] && wrap=(strace -f -qq -e trace=connect -o "$VSFTPD_STRACE")
+  setsid "${wrap[@]}" "$VSFTPD" "$FLEET_DIR/vsftpd.conf" 0<>"$FLEET_DIR/vsftpd.fd0" >"$FLEET_DIR/vsftpd.out" 2>&1 &
   VS_PID=$!
   local i
   for ((i = 0; i < 50; i++)); do
@@ -320,18 +377,30 @@ EOF
 # CPU seconds (user+sys) of vsftpd's finished sessions: the listener reaps
 # them, so they add up in its cutime/cstime.
 server_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{ print ($16 + $17) / hz }' "/proc/$VS_PID/stat"
+  local pid=$VS_PID
+  # Under strace the listener is strace's child.
+  [[ -n ${VSFTPD_STRACE:-} ]] && pid=$(pgrep -P "$VS_PID" | head -1)
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($16 + $17) / hz }' "/proc/$pid/stat"
 }
 
 fleet_run() {
-  # fleet_run LABEL N CMD...: measure plus the server's CPU over the run.
-  local label=$1 n=$2 before after
+  # fleet_run LABEL N CMD...: measure plus the server's CPU and the TCP
+  # connections opened over the run.
+  local label=$1 n=$2 before after tcp0 tcp1
   before=$(server_cpu)
+  tcp0=$(tcp_counters)
   measure "$@"
+  tcp1=$(tcp_counters)
   after=$(server_cpu)
-  awk -v a="$after" -v b="$before" -v n="$n" -v l="$label" 'BEGIN{
+  awk -v a="$after" -v b="$before" -v n="$n" -v l="$label" -v t0="$tcp0" -v t1="$tcp1" 'BEGIN{
+    split(t0, x, " "); split(t1, y, " ")
+    act = y[1] - x[1]; pas = y[2] - x[2]; fail = y[3] - x[3]; ovf = y[4] - x[4]; syn = y[5] - x[5]
     printf "   server (vsftpd) cpu during %s: %.2f s = %.2f ms/endpoint\n", l, a - b, (a - b) / n * 1000 > "/dev/stderr"
-    printf "%s-server-cpu\t%.2f\n", l, a - b >> ENVIRON["RESULTS"] }'
+    printf "   tcp during %s: %d active opens = %.2f connections/endpoint; %d passive opens, %d attempt fails, %d listen overflows, %d SYN retransmits\n",
+      l, act, act / n, pas, fail, ovf, syn > "/dev/stderr"
+    printf "%s-server-cpu\t%.2f\n", l, a - b >> ENVIRON["RESULTS"]
+    printf "%s-tcp\tactive=%d\tper_endpoint=%.2f\tpassive=%d\tattempt_fails=%d\tlisten_overflows=%d\tsyn_retrans=%d\n",
+      l, act, act / n, pas, fail, ovf, syn >> ENVIRON["RESULTS"] }'
 }
 
 case_fleet() {
@@ -343,15 +412,32 @@ case_fleet() {
   awk -v n="$FLEET_N" -v p="$FLEET_PORT" 'BEGIN{ for (i = 0; i < n; i++)
     printf "127.0.%d.%d:%d\n", 1 + int(i / 250), 1 + i % 250, p }' >"$file"
 
+  # Default scan: versions + certificate + posture + data checks.
   fleet_run fleet-scan-default "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-default.csv" -c "$FLEET_C" "${mode_args[@]}" "$file"
-  say "   statuses: $(csv_statuses "$WORK/fleet-default.csv")"
+  csv_counts "$WORK/fleet-default.csv" >&2
   local scan_wall=$LAST_WALL
+  fleet_run fleet-scan-nodata "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-nodata.csv" -c "$FLEET_C" --no-data "${mode_args[@]}" "$file"
+  csv_counts "$WORK/fleet-nodata.csv" >&2
+  local nd_wall=$LAST_WALL
   fleet_run fleet-scan-noposture "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-noposture.csv" -c "$FLEET_C" --no-posture "${mode_args[@]}" "$file"
-  say "   statuses: $(csv_statuses "$WORK/fleet-noposture.csv")"
+  csv_counts "$WORK/fleet-noposture.csv" >&2
   local np_wall=$LAST_WALL
   fleet_run fleet-scan-ciphers "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-ciphers.csv" -c "$FLEET_C" --no-posture --ciphers "${mode_args[@]}" "$file"
-  say "   statuses: $(csv_statuses "$WORK/fleet-ciphers.csv")"
+  csv_counts "$WORK/fleet-ciphers.csv" >&2
   local ci_wall=$LAST_WALL
+
+  local r_def r_nd r_np r_ci r_sl=n/a
+  r_def=$(awk -v n="$FLEET_N" -v w="$scan_wall" 'BEGIN{printf "%.2f", n / w}')
+  r_nd=$(awk -v n="$FLEET_N" -v w="$nd_wall" 'BEGIN{printf "%.2f", n / w}')
+  r_np=$(awk -v n="$FLEET_N" -v w="$np_wall" 'BEGIN{printf "%.2f", n / w}')
+  r_ci=$(awk -v n="$FLEET_N" -v w="$ci_wall" 'BEGIN{printf "%.2f", n / w}')
+  if ((SSLYZE_N == 0)); then
+    say "   endpoints/s: ftps-scan default $r_def, --no-data $r_nd, --no-posture $r_np, --no-posture --ciphers $r_ci; sslyze skipped (SSLYZE_N=0)"
+    printf 'fleet-rates\tdefault=%s\tnodata=%s\tnoposture=%s\tciphers=%s\tsslyze=skipped\n' \
+      "$r_def" "$r_nd" "$r_np" "$r_ci" >>"$RESULTS"
+    cleanup
+    return
+  fi
 
   local sfile=$WORK/fleet-sslyze.txt starttls=()
   head -n "$SSLYZE_N" "$file" >"$sfile"
@@ -373,15 +459,11 @@ EOF
 )"
   fi
   # Per-endpoint rates, so a subset (SSLYZE_N < FLEET_N) compares fairly.
-  local r_def r_np r_ci r_sl
-  r_def=$(awk -v n="$FLEET_N" -v w="$scan_wall" 'BEGIN{printf "%.2f", n / w}')
-  r_np=$(awk -v n="$FLEET_N" -v w="$np_wall" 'BEGIN{printf "%.2f", n / w}')
-  r_ci=$(awk -v n="$FLEET_N" -v w="$ci_wall" 'BEGIN{printf "%.2f", n / w}')
   r_sl=$(awk -v n="$SSLYZE_N" -v w="$sl_wall" 'BEGIN{printf "%.2f", n / w}')
-  say "   endpoints/s: ftps-scan default $r_def, --no-posture $r_np, --no-posture --ciphers $r_ci, sslyze $r_sl (on $SSLYZE_N)"
-  say "   ratio to sslyze: default $(ratio "$r_def" "$r_sl")x, --no-posture $(ratio "$r_np" "$r_sl")x, --ciphers $(ratio "$r_ci" "$r_sl")x"
-  printf 'fleet-rates\tdefault=%s\tnoposture=%s\tciphers=%s\tsslyze=%s\tsslyze_n=%s\n' \
-    "$r_def" "$r_np" "$r_ci" "$r_sl" "$SSLYZE_N" >>"$RESULTS"
+  say "   endpoints/s: ftps-scan default $r_def, --no-data $r_nd, --no-posture $r_np, --no-posture --ciphers $r_ci, sslyze $r_sl (on $SSLYZE_N)"
+  say "   ratio to sslyze: default $(ratio "$r_def" "$r_sl")x, --no-data $(ratio "$r_nd" "$r_sl")x, --no-posture $(ratio "$r_np" "$r_sl")x, --ciphers $(ratio "$r_ci" "$r_sl")x"
+  printf 'fleet-rates\tdefault=%s\tnodata=%s\tnoposture=%s\tciphers=%s\tsslyze=%s\tsslyze_n=%s\n' \
+    "$r_def" "$r_nd" "$r_np" "$r_ci" "$r_sl" "$SSLYZE_N" >>"$RESULTS"
   cleanup
 }
 
