@@ -107,7 +107,8 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with = "no_versions")]
     pub ciphers: bool,
 
-    /// Skip the FTP posture checks (cleartext login, login, PROT, PASV/EPSV).
+    /// Skip the FTP posture checks (cleartext login, login, PROT, PASV/EPSV,
+    /// the data channel): no login at all.
     #[arg(long)]
     pub no_posture: bool,
 

@@ -15,18 +15,15 @@ use std::time::Duration;
 use support::{quick_config, scan_one};
 
 fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    vec![&rustls::version::TLS13, &rustls::version::TLS12]
+    support::both_versions()
 }
 
 async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
-    let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap());
-    TestServer::start(ServerSpec { tls, ..spec }).await.unwrap()
+    support::start_tls_server(pki, spec).await
 }
 
 fn config(pki: &TestPki) -> ScanConfig {
-    let mut c = quick_config(pki.trust_store());
-    c.versions = false;
-    c
+    support::posture_config(pki)
 }
 
 fn findings(r: &EndpointReport) -> Vec<String> {

@@ -9,21 +9,14 @@ use ftps_scan::probe::posture::{LoginConfig, Secret};
 use ftps_scan::testbed::{server_config, CertKind, ServerSpec, TestPki, TestServer};
 use ftps_scan::{ScanConfig, Status};
 use std::net::Ipv4Addr;
-use support::{quick_config, scan_one};
-
-fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    vec![&rustls::version::TLS13, &rustls::version::TLS12]
-}
+use support::scan_one;
 
 async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
-    let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap());
-    TestServer::start(ServerSpec { tls, ..spec }).await.unwrap()
+    support::start_tls_server(pki, spec).await
 }
 
 fn config(pki: &TestPki) -> ScanConfig {
-    let mut c = quick_config(pki.trust_store());
-    c.versions = false;
-    c
+    support::posture_config(pki)
 }
 
 /// No PASS ever arrived on a plain control channel.

@@ -396,11 +396,12 @@ fn vsftpd_and_proftpd_serve_rsa1024_sha1_certificates_from_the_test_ca() {
                 "{what}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            // The scanner's rustls client accepts any certificate, but ring
-            // checks the handshake signature itself and refuses RSA keys
-            // under 2048 bits.
-            let err = try_greet_and_handshake(&s).expect_err("RSA-1024 signature");
-            assert!(err.to_string().contains("BadSignature"), "{what}: {err}");
+            // ring refuses to verify RSA signatures under 2048 bits; the
+            // scanner's audit verifier records that and lets the handshake
+            // complete (the report says the signature was not verified).
+            let version = try_greet_and_handshake(&s)
+                .unwrap_or_else(|e| panic!("{what}: the audit handshake must complete: {e}"));
+            assert_eq!(version, "TLSv1_3", "{what}");
             // openssl does the handshake: TLS 1.3, and TLS 1.0 is on too,
             // with the whole chain.
             for (version, said) in [

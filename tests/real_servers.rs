@@ -915,6 +915,18 @@ fn check(entry: &Entry, pki: &TestPki) {
     assert_eq!(exit, want_exit, "exit code {ctx}");
 }
 
+/// Runs one entry's check, turning its panic into the failure message, so
+/// one failing entry does not hide the others.
+fn run_entry(check: impl FnOnce()) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
 #[test]
 fn conformance_matrix() {
     let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
@@ -935,15 +947,8 @@ fn conformance_matrix() {
         }
         for entry in entries {
             eprintln!("matrix: {}", entry.name);
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(entry, &pki)));
             ran += 1;
-            if let Err(panic) = outcome {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
+            if let Err(message) = run_entry(|| check(entry, &pki)) {
                 failures.push(format!("{}:\n{message}", entry.name));
             }
         }
@@ -1432,15 +1437,8 @@ fn independent_servers_and_behaviour_facts() {
             continue;
         }
         eprintln!("facts: {}", fact.name);
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_fact(fact, &pki)));
         ran += 1;
-        if let Err(panic) = outcome {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+        if let Err(message) = run_entry(|| check_fact(fact, &pki)) {
             failures.push(format!("{}:\n{message}", fact.name));
         }
     }

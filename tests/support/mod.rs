@@ -104,3 +104,27 @@ pub fn read_jsonl(path: &std::path::Path) -> Vec<EndpointReport> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect()
 }
+
+/// TLS 1.3 and 1.2, the versions a default test server speaks.
+pub fn both_versions() -> Vec<&'static rustls::SupportedProtocolVersion> {
+    vec![&rustls::version::TLS13, &rustls::version::TLS12]
+}
+
+/// A testbed FTPS server with a valid certificate from `pki`.
+pub async fn start_tls_server(
+    pki: &ftps_scan::testbed::TestPki,
+    spec: ftps_scan::testbed::ServerSpec,
+) -> ftps_scan::testbed::TestServer {
+    let identity = pki.issue(ftps_scan::testbed::CertKind::Valid).unwrap();
+    let tls = Some(ftps_scan::testbed::server_config(&identity, &both_versions()).unwrap());
+    ftps_scan::testbed::TestServer::start(ftps_scan::testbed::ServerSpec { tls, ..spec })
+        .await
+        .unwrap()
+}
+
+/// [`quick_config`] trusting `pki`, without the version probes.
+pub fn posture_config(pki: &ftps_scan::testbed::TestPki) -> ScanConfig {
+    let mut c = quick_config(pki.trust_store());
+    c.versions = false;
+    c
+}
