@@ -187,6 +187,16 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = SortArg::None)]
     pub sort: SortArg,
 
+    /// Refuse to overwrite an output file that already exists (exit 2
+    /// before anything is scanned).
+    #[arg(long, conflicts_with = "append")]
+    pub no_clobber: bool,
+
+    /// Append to existing output files instead of overwriting them (CSV
+    /// files that already hold rows get no second header).
+    #[arg(long)]
+    pub append: bool,
+
     /// Also write one row per finding (target, id, severity, detail) to FILE.
     #[arg(long, value_name = "FILE")]
     pub findings_csv: Option<PathBuf>,

@@ -64,6 +64,14 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
         None => {
             let args = cli.scan;
             let sources = args.sources()?;
+            check_output_paths(&args)?;
+            // Every input is readable before any output is created, so a
+            // missing targets file cannot truncate yesterday's report.
+            for file in args.files.iter().filter(|f| f.as_os_str() != "-") {
+                std::fs::File::open(file).map_err(|e| {
+                    anyhow::anyhow!("cannot read targets file {}: {e}", file.display())
+                })?;
+            }
             let trust = args.trust_store()?;
             let mut config = args.config(trust)?;
             output::fit_open_file_limit(&mut config, args.output.quiet);
@@ -73,7 +81,38 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
     }
 }
 
+/// Outputs that would clobber an input or each other end the run (exit 2)
+/// before anything is touched.
+fn check_output_paths(args: &cli::ScanArgs) -> anyhow::Result<()> {
+    let out = &args.output;
+    let outputs = output_paths(out);
+    let mut inputs: Vec<(&str, &std::path::Path)> = args
+        .files
+        .iter()
+        .filter(|f| f.as_os_str() != "-")
+        .map(|f| ("targets file", f.as_path()))
+        .collect();
+    inputs.extend(out.policy.as_deref().map(|p| ("policy file", p)));
+    inputs.extend(args.ca_file.as_deref().map(|p| ("CA file", p)));
+    inputs.extend(args.password_file.as_deref().map(|p| ("password file", p)));
+    output::check_paths(&outputs, &inputs)
+}
+
+/// The output files named on the command line, with their flags.
+fn output_paths(out: &OutputArgs) -> Vec<(&'static str, &std::path::Path)> {
+    [
+        ("-o", out.output.as_deref()),
+        ("--csv", out.csv.as_deref()),
+        ("--jsonl", out.jsonl.as_deref()),
+        ("--findings-csv", out.findings_csv.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.map(|p| (flag, p)))
+    .collect()
+}
+
 async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
+    output::check_paths(&output_paths(&output), &[])?;
     // The demo reads best in the order its endpoints are listed.
     output.sort = cli::SortArg::Input;
     let fleet = ftps_scan::demo::start().await?;

@@ -45,26 +45,36 @@ impl Outputs {
     }
 
     fn open_all(args: &OutputArgs, created: &mut Vec<PathBuf>) -> Result<Self> {
+        let mode = WriteMode::of(args);
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-        let main: Box<dyn Write + Send> = match &args.output {
-            Some(path) => Box::new(create(path, created)?),
-            None => Box::new(std::io::stdout()),
+        let (main, main_continues): (Box<dyn Write + Send>, bool) = match &args.output {
+            Some(path) => {
+                let (file, continues) = create(path, mode, created)?;
+                (Box::new(file), continues)
+            }
+            None => (Box::new(std::io::stdout()), false),
         };
-        sinks.push(match args.format {
-            Format::Table => Box::new(TableSink::new(main)),
-            Format::Csv => Box::new(CsvSink::new(main)),
-            Format::Jsonl => Box::new(JsonLinesSink::new(main)),
+        sinks.push(match (args.format, main_continues) {
+            (Format::Table, _) => Box::new(TableSink::new(main)),
+            (Format::Csv, false) => Box::new(CsvSink::new(main)),
+            (Format::Csv, true) => Box::new(CsvSink::continuing(main)),
+            (Format::Jsonl, _) => Box::new(JsonLinesSink::new(main)),
         });
         if let Some(path) = &args.csv {
-            sinks.push(Box::new(CsvSink::new(create(path, created)?)));
+            sinks.push(match create(path, mode, created)? {
+                (file, false) => Box::new(CsvSink::new(file)),
+                (file, true) => Box::new(CsvSink::continuing(file)),
+            });
         }
         if let Some(path) = &args.jsonl {
-            sinks.push(Box::new(JsonLinesSink::new(create(path, created)?)));
+            sinks.push(Box::new(JsonLinesSink::new(create(path, mode, created)?.0)));
         }
         if let Some(path) = &args.findings_csv {
-            sinks.push(Box::new(
-                ftps_scan::report::findings_csv::FindingsCsvSink::new(create(path, created)?),
-            ));
+            use ftps_scan::report::findings_csv::FindingsCsvSink;
+            sinks.push(match create(path, mode, created)? {
+                (file, false) => Box::new(FindingsCsvSink::new(file)),
+                (file, true) => Box::new(FindingsCsvSink::continuing(file)),
+            });
         }
         Ok(Self {
             sinks,
@@ -103,11 +113,104 @@ impl Outputs {
     }
 }
 
-fn create(path: &Path, created: &mut Vec<PathBuf>) -> Result<File> {
-    let file = File::create(path)
-        .with_context(|| format!("cannot write output file {}", path.display()))?;
-    created.push(path.to_path_buf());
-    Ok(file)
+/// How output files are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteMode {
+    Overwrite,
+    /// `--no-clobber`: an existing file is an error.
+    NoClobber,
+    /// `--append`: rows are added to an existing file.
+    Append,
+}
+
+impl WriteMode {
+    fn of(args: &OutputArgs) -> Self {
+        match (args.no_clobber, args.append) {
+            (true, _) => WriteMode::NoClobber,
+            (false, true) => WriteMode::Append,
+            (false, false) => WriteMode::Overwrite,
+        }
+    }
+}
+
+/// Opens an output file; also says whether it already held data (an
+/// appended CSV then gets no second header). Only files this run created
+/// are removed again when a later output cannot be opened.
+fn create(path: &Path, mode: WriteMode, created: &mut Vec<PathBuf>) -> Result<(File, bool)> {
+    let existed = path.exists();
+    let mut options = std::fs::OpenOptions::new();
+    match mode {
+        WriteMode::Overwrite => options.write(true).create(true).truncate(true),
+        WriteMode::NoClobber => options.write(true).create_new(true),
+        WriteMode::Append => options.append(true).create(true),
+    };
+    let file = options.open(path).map_err(|e| {
+        if mode == WriteMode::NoClobber && e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "output file {} already exists (--no-clobber); nothing was scanned",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot write output file {}: {e}", path.display())
+        }
+    })?;
+    if !existed {
+        created.push(path.to_path_buf());
+    }
+    let continues =
+        mode == WriteMode::Append && file.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    Ok((file, continues))
+}
+
+/// Refuses output paths that name the same file as another output or as
+/// an input (compared as files: the same device and inode when the file
+/// exists, the same canonical directory and name when it does not), before
+/// anything is opened, read or truncated.
+pub fn check_paths(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<()> {
+    let identities: Vec<(&str, &Path, FileIdentity)> = outputs
+        .iter()
+        .map(|(flag, path)| (*flag, *path, FileIdentity::of(path)))
+        .collect();
+    for (i, (flag, path, id)) in identities.iter().enumerate() {
+        if let Some((other, _, _)) = identities.iter().take(i).find(|(_, _, o)| o == id) {
+            anyhow::bail!(
+                "{other} and {flag} name the same file ({}): two outputs would interleave in it",
+                path.display()
+            );
+        }
+        for (what, input) in inputs {
+            if FileIdentity::of(input) == *id {
+                anyhow::bail!(
+                    "{flag} {} is also the {what}: refusing to overwrite an input",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What makes two paths the same file.
+#[derive(Debug, PartialEq, Eq)]
+enum FileIdentity {
+    Inode(u64, u64),
+    /// A file that does not exist yet: its canonical directory and name.
+    Planned(PathBuf),
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            return FileIdentity::Inode(meta.dev(), meta.ino());
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = std::fs::canonicalize(&parent).unwrap_or(parent);
+        FileIdentity::Planned(dir.join(path.file_name().unwrap_or_default()))
+    }
 }
 
 /// Counts for the summary line and the exit code.

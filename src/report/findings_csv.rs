@@ -21,6 +21,15 @@ pub struct FindingsCsvSink<W: Write> {
 }
 
 impl<W: Write> FindingsCsvSink<W> {
+    /// A sink that appends to a file already holding the header and rows
+    /// of an earlier run (`--append`): no second header.
+    pub fn continuing(out: W) -> Self {
+        Self {
+            out,
+            header_written: true,
+        }
+    }
+
     pub fn new(out: W) -> Self {
         Self {
             out,

@@ -1,0 +1,117 @@
+//! Outputs never clobber inputs or each other; an unreadable input leaves
+//! yesterday's report alone; `--no-clobber` and `--append` (issue "Safe,
+//! honest outputs", point 2). The real binary, its files read back.
+
+mod support;
+
+use std::path::Path;
+
+fn s(x: &Path) -> String {
+    x.display().to_string()
+}
+
+async fn run(args: &[String]) -> (i32, String) {
+    let out = support::run_binary(args.to_vec()).await;
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn colliding_paths_are_refused_before_anything_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("t.txt");
+    std::fs::write(&targets, "127.0.0.1:1\n").unwrap();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&targets, &link).unwrap();
+    let report = dir.path().join("r.csv");
+    let same_report = dir.path().join(".").join("r.csv");
+    let q = "-q".to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![s(&targets), "-o".into(), s(&targets), q.clone()],
+            "is also the targets file",
+        ),
+        (
+            // a symlink to the targets file is the same file
+            vec![s(&targets), "--csv".into(), s(&link), q.clone()],
+            "is also the targets file",
+        ),
+        (
+            // two spellings of one file that does not exist yet
+            vec![
+                s(&targets),
+                "-o".into(),
+                s(&report),
+                "--jsonl".into(),
+                s(&same_report),
+                q.clone(),
+            ],
+            "name the same file",
+        ),
+    ];
+    for (args, why) in cases {
+        let (code, stderr) = run(&args).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&targets).unwrap(), "127.0.0.1:1\n");
+    assert!(!report.exists(), "no output was created");
+}
+
+#[tokio::test]
+async fn a_missing_input_leaves_yesterdays_report_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.csv");
+    std::fs::write(&report, "yesterday\n").unwrap();
+    let missing = dir.path().join("missing.txt");
+    let (code, stderr) = run(&[
+        s(&missing),
+        "-f".into(),
+        "csv".into(),
+        "-o".into(),
+        s(&report),
+    ])
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot read targets file"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "yesterday\n");
+}
+
+#[tokio::test]
+async fn no_clobber_refuses_and_append_adds_rows_under_one_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("t.txt");
+    std::fs::write(&targets, "127.0.0.1:1\n").unwrap();
+    let report = dir.path().join("r.csv");
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            s(&targets),
+            "-q".into(),
+            "-f".into(),
+            "csv".into(),
+            "-o".into(),
+            s(&report),
+        ];
+        args.extend(extra.iter().map(|x| x.to_string()));
+        args
+    };
+    let (code, stderr) = run(&scan(&[])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let first = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(first.lines().count(), 2, "{first}");
+
+    let (code, stderr) = run(&scan(&["--no-clobber"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("already exists (--no-clobber)"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), first);
+
+    let (code, stderr) = run(&scan(&["--append"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let both = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(both.lines().count(), 3, "{both}");
+    assert_eq!(both.matches("input_index").count(), 1, "one header: {both}");
+    let rows = support::read_csv(&report);
+    assert_eq!(rows.1.len(), 2, "two rows read back under the one header");
+}
