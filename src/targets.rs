@@ -105,7 +105,9 @@ impl Default for ParseOptions {
 /// Parses one line. `Ok(None)` for blank lines and comments. The
 /// `input_index` of the result is 0; the reader assigns the real one.
 pub fn parse_line(line: &str, options: &ParseOptions) -> Result<Option<TargetSpec>, String> {
-    let text = strip_comment(line).trim();
+    // A UTF-8 byte-order mark (spreadsheet exports start with one) is not
+    // part of the target.
+    let text = strip_comment(line.trim_start_matches('\u{feff}')).trim();
     if text.is_empty() {
         return Ok(None);
     }
@@ -123,6 +125,18 @@ pub fn parse_line(line: &str, options: &ParseOptions) -> Result<Option<TargetSpe
         },
         None => (None, text),
     };
+    if mode.is_some() && !rest.starts_with('[') && rest.matches(':').count() > 1 {
+        // `ftp://::1:2221` would otherwise be the address ::1:2221, port 21.
+        return Err(format!(
+            "an IPv6 address in a URL needs brackets: write {}://[{rest}] for the address, \
+             or {}://[ADDRESS]:PORT with a port",
+            text.split_once("://").map(|(s, _)| s).unwrap_or("ftp"),
+            text.split_once("://").map(|(s, _)| s).unwrap_or("ftp"),
+        ));
+    }
+    if mode.is_none() {
+        refuse_ambiguous_ipv6(rest)?;
+    }
     let (host_text, port) = split_port(rest)?;
     let host = parse_host(host_text, options)?;
     let port = match (port, mode) {
@@ -172,6 +186,28 @@ fn split_port(text: &str) -> Result<(&str, Option<u16>), String> {
         // Several colons: a bare IPv6 address (or block), never with a port.
         _ => Ok((text, None)),
     }
+}
+
+/// A bare IPv6 address whose last group reads as a port as well
+/// (`::1:2221`, `fe80::1:21`): is it the address, or ::1 on port 2221? The
+/// line must say, with brackets. A one-digit last group (`2001:db8::1`)
+/// and addresses whose prefix is no address are not ambiguous.
+fn refuse_ambiguous_ipv6(text: &str) -> Result<(), String> {
+    if text.starts_with('[') || text.contains('/') || text.matches(':').count() < 2 {
+        return Ok(());
+    }
+    let Some((prefix, last)) = text.rsplit_once(':') else {
+        return Ok(());
+    };
+    let port_like = (2..=5).contains(&last.len())
+        && last.bytes().all(|b| b.is_ascii_digit())
+        && last.parse::<u32>().is_ok_and(|p| p <= 65_535);
+    if port_like && prefix.parse::<std::net::Ipv6Addr>().is_ok() && text.parse::<IpAddr>().is_ok() {
+        return Err(format!(
+            "ambiguous IPv6 target: write [{text}] for the address, or [{prefix}]:{last} for port {last} of {prefix}"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
@@ -472,4 +508,47 @@ pub fn read_line_capped(
         buf.pop();
     }
     Ok(Some(too_long))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Option<TargetSpec>, String> {
+        parse_line(line, &ParseOptions::default())
+    }
+
+    #[test]
+    fn unbracketed_ipv6_in_a_url_is_refused_with_the_bracketed_spelling() {
+        let err = parse("ftp://::1:2221").unwrap_err();
+        assert!(err.contains("ftp://[::1:2221]"), "{err}");
+        let err = parse("ftps://2001:db8::1").unwrap_err();
+        assert!(err.contains("needs brackets"), "{err}");
+        let ok = parse("ftp://[::1]:2221").unwrap().unwrap();
+        assert_eq!(ok.port, Some(2221));
+        assert!(matches!(ok.host, HostSpec::Ip(ip) if ip.to_string() == "::1"));
+    }
+
+    #[test]
+    fn a_bare_ipv6_whose_last_group_reads_as_a_port_is_ambiguous() {
+        let err = parse("::1:2221").unwrap_err();
+        assert!(
+            err.contains("[::1:2221]") && err.contains("[::1]:2221"),
+            "{err}"
+        );
+        assert!(parse("fe80::1:21").is_err());
+        // Not ambiguous: a one-digit group, or a prefix that is no address.
+        assert!(parse("2001:db8::1").unwrap().is_some());
+        assert!(parse("2001:db8::21").unwrap().is_some());
+        assert!(parse("[::1:2221]").unwrap().is_some());
+        assert!(parse("2001:db8::/126").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_target() {
+        let t = parse("\u{feff}127.0.0.1:2121").unwrap().unwrap();
+        assert_eq!(t.port, Some(2121));
+        assert_eq!(t.text, "127.0.0.1:2121");
+        assert!(parse("\u{feff}# a comment").unwrap().is_none());
+    }
 }

@@ -256,6 +256,24 @@ pub struct DataTransfer {
     pub reply: String,
 }
 
+/// Binds `addr`, waiting a little while it is still in use: a server that
+/// was just dropped on that address (a test restarting an endpoint) lets go
+/// of its listener only when its aborted task is next polled.
+async fn bind_when_free(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let mut tries = 0;
+    loop {
+        match TcpListener::bind(addr).await {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 && tries < 40 =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// One command as the server received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedCommand {
@@ -303,7 +321,7 @@ impl TestServer {
     }
 
     pub async fn start_on(spec: ServerSpec, bind: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(bind).await?;
+        let listener = bind_when_free(bind).await?;
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(ServerLog::default()));
         let spec = Arc::new(spec);
