@@ -115,3 +115,84 @@ async fn no_clobber_refuses_and_append_adds_rows_under_one_header() {
     let rows = support::read_csv(&report);
     assert_eq!(rows.1.len(), 2, "two rows read back under the one header");
 }
+
+/// Raw control bytes other than line ends, DEL, and C1 controls (UTF-8
+/// `C2 80`..`C2 9F`) in `bytes`.
+fn raw_controls(bytes: &[u8]) -> Vec<usize> {
+    let text = String::from_utf8_lossy(bytes);
+    text.char_indices()
+        .filter(|(_, c)| {
+            let n = u32::from(*c);
+            (n < 0x20 && *c != '\n' && *c != '\r') || (0x7f..=0x9f).contains(&n)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_hostile_greeting_reaches_no_output_raw() {
+    use ftps_scan::testbed::{RawServer, Step};
+    // Title change, clipboard write (OSC 52), clear screen, a CSI in its C1
+    // form, DEL, a fake row, and bytes that are not UTF-8.
+    let mut greeting = b"220 \x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J".to_vec();
+    greeting.extend("\u{9b}31m fake pass row \u{7f}".as_bytes());
+    greeting.extend(b" \xff\xfe end\r\n");
+    let server = RawServer::start(vec![
+        Step::Send(greeting),
+        Step::ReadLine,
+        Step::Send(b"211 no features\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"502 \x1b[31mno TLS\x1b[0m\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"502 no\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"530 no\r\n".to_vec()),
+    ])
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("r.csv");
+    let jsonl = dir.path().join("r.jsonl");
+    let out = support::run_binary(vec![
+        "-t".into(),
+        server.addr.to_string(),
+        "--no-versions".into(),
+        "--csv".into(),
+        s(&csv),
+        "--jsonl".into(),
+        s(&jsonl),
+    ])
+    .await;
+    let table = out.stdout;
+    for (name, bytes) in [
+        ("table", table.clone()),
+        ("stderr", out.stderr.clone()),
+        ("csv", std::fs::read(&csv).unwrap()),
+        ("jsonl", std::fs::read(&jsonl).unwrap()),
+    ] {
+        assert_eq!(
+            raw_controls(&bytes),
+            Vec::<usize>::new(),
+            "{name}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    let table = String::from_utf8_lossy(&table);
+    // The table's notes quote the AUTH replies here, escapes made visible.
+    assert!(table.contains("502 \\x1b[31mno TLS\\x1b[0m"), "{table}");
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv_text.contains("\\x1b]0;pwned\\x07"), "{csv_text}");
+    assert!(csv_text.contains("\\u009b31m"), "{csv_text}");
+    let rows = support::read_jsonl(&jsonl);
+    let banner = rows[0].ftp.banner.as_ref().unwrap().text();
+    assert!(
+        banner.contains("\\xff\\xfe end"),
+        "invalid UTF-8 kept visibly: {banner}"
+    );
+    assert!(!banner.contains('\u{fffd}'), "{banner}");
+    // JSON keeps the server's text exactly (escaped only in the encoding).
+    assert!(
+        banner.contains('\u{1b}') && banner.contains('\u{9b}'),
+        "{banner:?}"
+    );
+}

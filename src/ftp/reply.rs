@@ -393,8 +393,17 @@ fn code_byte_ok(i: usize, b: u8) -> bool {
     }
 }
 
+/// Text of a reply line; bytes that are not UTF-8 are kept visibly as
+/// `\xNN` (not replaced by U+FFFD, which would hide what the server sent).
 fn decode(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// A short, printable excerpt of unexpected bytes for error messages.
@@ -547,11 +556,10 @@ mod tests {
     }
 
     #[test]
-    fn non_utf8_text_is_replaced_not_rejected() {
-        let (r, _) = complete(b"220 caf\xe9 \xff\xfe\r\n");
+    fn non_utf8_text_is_kept_visibly_not_rejected() {
+        let (r, _) = complete(b"220 caf\xe9 \xff\xfe \xc3\xa9\r\n");
         assert_eq!(r.code, 220);
-        assert!(r.lines[0].starts_with("caf"));
-        assert!(r.lines[0].contains('\u{fffd}'));
+        assert_eq!(r.lines[0], "caf\\xe9 \\xff\\xfe \u{e9}");
     }
 
     #[test]

@@ -223,13 +223,21 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// Free text that a server controls is defused for spreadsheets: a cell that
-/// starts with `=`, `+`, `-`, `@` (or a tab or CR) would be run as a formula
-/// by Excel or LibreOffice (CSV injection), so it gets a leading `'`.
+/// Free text that a server controls is defused for terminals and
+/// spreadsheets: control characters become visible escapes
+/// ([`super::escape::visible`]), and a cell that starts with `=`, `+`, `-`,
+/// `@` (also behind a byte-order mark or zero-width characters, or as their
+/// fullwidth look-alikes) would be run as a formula by Excel or LibreOffice
+/// (CSV injection), so it gets a leading `'`.
 pub fn text(s: &str) -> String {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_string(),
+    let s = super::escape::visible(s);
+    let invisible = |c: &char| matches!(c, '\u{feff}' | '\u{200b}'..='\u{200d}' | '\u{2060}');
+    match s.chars().find(|c| !invisible(c)) {
+        Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}') => {
+            format!("'{s}")
+        }
+        _ if s.starts_with(|c: char| invisible(&c)) => format!("'{s}"),
+        _ => s,
     }
 }
 
@@ -315,5 +323,9 @@ mod tests {
         assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(text("220 ok"), "220 ok");
         assert_eq!(text("-1"), "'-1");
+        assert_eq!(text("\u{feff}=1+1"), "'\u{feff}=1+1");
+        assert_eq!(text("\u{200b}@SUM(A1)"), "'\u{200b}@SUM(A1)");
+        assert_eq!(text("\u{ff1d}1+1"), "'\u{ff1d}1+1");
+        assert_eq!(text("\u{1b}[2J220 ok"), "\\x1b[2J220 ok");
     }
 }

@@ -17,9 +17,12 @@ impl<W: Write + Send> Sink for JsonLinesSink<W> {
     fn write(&mut self, report: &EndpointReport) -> io::Result<()> {
         // Serialise first, then write the line in one call, so an
         // interruption never leaves half an object in the file.
-        let mut line = serde_json::to_vec(report).map_err(io::Error::other)?;
-        line.push(b'\n');
-        self.out.write_all(&line)?;
+        let json = serde_json::to_string(report).map_err(io::Error::other)?;
+        // serde_json leaves DEL and C1 controls raw; a `cat` of the file
+        // must not hand them to the terminal.
+        let mut line = super::escape::json_line(&json);
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
         self.out.flush()
     }
 

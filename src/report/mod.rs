@@ -4,6 +4,7 @@
 //! flushed, so an interrupted run keeps every finished row.
 
 pub mod csv;
+pub mod escape;
 pub mod findings_csv;
 pub mod jsonl;
 mod model;

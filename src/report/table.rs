@@ -136,7 +136,8 @@ impl<W: Write + Send> Sink for TableSink<W> {
             accepted_versions(r),
             certificate_summary(r),
             r.verdict.map(|v| v.to_string()).unwrap_or_default(),
-            notes.replace(['\r', '\n'], " "),
+            // Server text: escapes and controls made visible.
+            crate::report::escape::visible(&notes.replace(['\r', '\n'], " ")),
         ];
         writeln!(self.out, "{}", line(&cells))?;
         self.rows += 1;
