@@ -44,8 +44,10 @@ pub fn run(old: &Path, new: &Path, format: DiffFormat, output: Option<&Path>) ->
                     out,
                     "{mark} {:<17} {:<40} {}",
                     c.kind.as_str(),
-                    c.key.to_string(),
-                    c.detail
+                    // Report files carry server text: no raw controls on
+                    // the terminal.
+                    ftps_scan::report::escape::visible(&c.key.to_string()),
+                    ftps_scan::report::escape::visible(&c.detail)
                 )?;
             }
         }

@@ -200,14 +200,9 @@ impl Policy {
                 detail,
             });
         }
-        let verdict = if matches!(
-            report.status,
-            Status::Ok
-                | Status::NoTls
-                | Status::TlsFailed
-                | Status::ClientCertRequired
-                | Status::NotFtp
-        ) {
+        // Endpoints that answered are judged by their findings; dead ones
+        // could not be assessed.
+        let verdict = if report.status.answered() {
             findings_verdict(&findings)
         } else {
             Verdict::Error

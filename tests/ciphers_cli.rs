@@ -12,37 +12,13 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::openssl::{start_server, OPENSSL};
-use support::{read_csv, read_jsonl, run_binary};
-
-fn s(v: &str) -> String {
-    v.to_string()
-}
 
 /// Scans `ftps://addr` with `--ciphers`; the CSV row and the JSON report.
 async fn scan(addr: SocketAddr) -> (HashMap<String, String>, ftps_scan::EndpointReport) {
-    let dir = tempfile::tempdir().unwrap();
-    let csv_path = dir.path().join("out.csv");
-    let jsonl_path = dir.path().join("out.jsonl");
-    let args = vec![
-        s("-q"),
-        s("-t"),
-        format!("ftps://{addr}"),
-        s("--ciphers"),
-        s("--read-timeout"),
-        s("1"),
-        s("--tls-timeout"),
-        s("3"),
-        s("--csv"),
-        csv_path.display().to_string(),
-        s("--jsonl"),
-        jsonl_path.display().to_string(),
-    ];
-    let out = run_binary(args).await;
-    assert!(out.status.code().is_some(), "{out:?}");
-    let (_, mut rows) = read_csv(&csv_path);
-    let mut reports = read_jsonl(&jsonl_path);
-    assert_eq!(rows.len(), 1);
-    (rows.remove(0), reports.remove(0))
+    let args = ["--ciphers", "--read-timeout", "1", "--tls-timeout", "3"];
+    let (code, row, report) = support::scan_to_files(&format!("ftps://{addr}"), &args).await;
+    assert!(code.is_some(), "the scan ended by itself");
+    (row, report)
 }
 
 fn result<'a>(

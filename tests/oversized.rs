@@ -12,7 +12,6 @@ mod support;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use support::{read_csv, read_jsonl, run_binary};
 
 /// How the little server answers.
 #[derive(Clone)]
@@ -81,10 +80,6 @@ fn plain(greeting: Vec<u8>, feat: Vec<u8>) -> Script {
 
 const SHORT_FEAT: &[u8] = b"211-Features:\r\n UTF8\r\n211 End\r\n";
 
-fn s(v: &str) -> String {
-    v.to_string()
-}
-
 /// Runs the binary on one target; the exit code, CSV row and JSON report.
 async fn scan(
     addr: SocketAddr,
@@ -94,25 +89,7 @@ async fn scan(
     HashMap<String, String>,
     ftps_scan::EndpointReport,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let csv_path = dir.path().join("out.csv");
-    let jsonl_path = dir.path().join("out.jsonl");
-    let mut args = vec![
-        s("-q"),
-        s("-t"),
-        addr.to_string(),
-        s("--csv"),
-        csv_path.display().to_string(),
-        s("--jsonl"),
-        jsonl_path.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|x| x.to_string()));
-    let out = run_binary(args).await;
-    let (_, mut rows) = read_csv(&csv_path);
-    let mut reports = read_jsonl(&jsonl_path);
-    assert_eq!(rows.len(), 1, "{out:?}");
-    assert_eq!(reports.len(), 1);
-    (out.status.code(), rows.remove(0), reports.remove(0))
+    support::scan_to_files(&addr.to_string(), extra).await
 }
 
 fn findings(row: &HashMap<String, String>) -> Vec<&str> {

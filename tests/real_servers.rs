@@ -927,6 +927,17 @@ fn run_entry(check: impl FnOnce()) -> Result<(), String> {
     })
 }
 
+/// One line on the run, then every failure at once.
+fn assert_all_passed(table: &str, ran: usize, failures: &[String]) {
+    eprintln!("{table}: {ran} entries run, {} failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} {table} entries failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
 #[test]
 fn conformance_matrix() {
     let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
@@ -953,13 +964,7 @@ fn conformance_matrix() {
             }
         }
     }
-    eprintln!("matrix: {ran} entries run, {} failed", failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {ran} matrix entries failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert_all_passed("matrix", ran, &failures);
 }
 
 #[test]
@@ -1442,11 +1447,5 @@ fn independent_servers_and_behaviour_facts() {
             failures.push(format!("{}:\n{message}", fact.name));
         }
     }
-    eprintln!("facts: {ran} entries run, {} failed", failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {ran} entries failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert_all_passed("facts", ran, &failures);
 }

@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::HashMap;
 use support::openssl::start_server;
-use support::{read_csv, read_jsonl, run_binary};
 
 fn s(v: &str) -> String {
     v.to_string()
@@ -17,29 +16,10 @@ async fn scan(
     addr: std::net::SocketAddr,
     extra: &[&str],
 ) -> (HashMap<String, String>, ftps_scan::EndpointReport) {
-    let dir = tempfile::tempdir().unwrap();
-    let csv_path = dir.path().join("out.csv");
-    let jsonl_path = dir.path().join("out.jsonl");
-    let mut args = vec![
-        s("-q"),
-        s("-t"),
-        format!("ftps://{addr}"),
-        s("--read-timeout"),
-        s("1"),
-        s("--tls-timeout"),
-        s("3"),
-        s("--csv"),
-        csv_path.display().to_string(),
-        s("--jsonl"),
-        jsonl_path.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|x| x.to_string()));
-    let out = run_binary(args).await;
-    assert!(out.status.code().is_some(), "{out:?}");
-    let (_, mut rows) = read_csv(&csv_path);
-    let mut reports = read_jsonl(&jsonl_path);
-    assert_eq!(rows.len(), 1);
-    (rows.remove(0), reports.remove(0))
+    let args = [&["--read-timeout", "1", "--tls-timeout", "3"], extra].concat();
+    let (code, row, report) = support::scan_to_files(&format!("ftps://{addr}"), &args).await;
+    assert!(code.is_some(), "the scan ended by itself");
+    (row, report)
 }
 
 fn versions(row: &HashMap<String, String>) -> Vec<(&'static str, String)> {

@@ -128,3 +128,34 @@ pub fn posture_config(pki: &ftps_scan::testbed::TestPki) -> ScanConfig {
     c.versions = false;
     c
 }
+
+/// Runs the binary on one target with `--csv` and `--jsonl` files; the exit
+/// code, the CSV row and the JSON report, read back.
+pub async fn scan_to_files(
+    target: &str,
+    extra: &[&str],
+) -> (
+    Option<i32>,
+    std::collections::HashMap<String, String>,
+    EndpointReport,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let jsonl_path = dir.path().join("out.jsonl");
+    let mut args = vec![
+        "-q".to_string(),
+        "-t".to_string(),
+        target.to_string(),
+        "--csv".to_string(),
+        csv_path.display().to_string(),
+        "--jsonl".to_string(),
+        jsonl_path.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|x| x.to_string()));
+    let out = run_binary(args).await;
+    let (_, mut rows) = read_csv(&csv_path);
+    let mut reports = read_jsonl(&jsonl_path);
+    assert_eq!(rows.len(), 1, "{out:?}");
+    assert_eq!(reports.len(), 1, "{out:?}");
+    (out.status.code(), rows.remove(0), reports.remove(0))
+}
