@@ -18,6 +18,18 @@ use std::time::Duration;
 
 /// How long in-flight endpoints may take to finish after an interrupt.
 const GRACE: Duration = Duration::from_secs(5);
+/// How long abandoned endpoints may take to hand in their `interrupted`
+/// rows before the run ends regardless.
+const ABANDON_GRACE: Duration = Duration::from_secs(2);
+
+/// What the interrupt timer does when it fires.
+#[derive(Clone, Copy)]
+enum Stage {
+    /// End the endpoints still in flight (each gets an `interrupted` row).
+    Abandon,
+    /// Stop waiting for rows.
+    GiveUp,
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -39,7 +51,11 @@ fn main() -> ExitCode {
     };
     // The event loop runs on a runtime worker, not on this thread: waking
     // the block_on thread for every event cost a context switch each.
-    match runtime.block_on(async { tokio::spawn(run(cli)).await }) {
+    let outcome = runtime.block_on(async { tokio::spawn(run(cli)).await });
+    // A target reader blocked on a terminal or a slow producer would keep
+    // a plain drop of the runtime waiting for ever.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match outcome {
         Ok(Ok(code)) => ExitCode::from(code as u8),
         Ok(Err(e)) => {
             eprintln!("ftps-scan: error: {e:#}");
@@ -153,47 +169,70 @@ async fn scan_and_report(
     let reader = TargetReader::new(sources, options);
     let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
     let (stop_handle, stop) = stop_signal();
-    let scan = tokio::spawn(run_scan(reader, Arc::new(config), events_tx, stop));
+    let mut scan = tokio::spawn(run_scan(reader, Arc::new(config), events_tx, stop));
     let mut tally = Tally::default();
     let progress = output::Progress::new(output.progress, output.quiet);
     let mut signals = output::Signals::new()?;
-    let mut grace_deadline: Option<tokio::time::Instant> = None;
+    let mut deadline: Option<(tokio::time::Instant, Stage)> = None;
+    let mut handle = |event: ScanEvent, tally: &mut Tally| -> anyhow::Result<()> {
+        match event {
+            ScanEvent::InputError(e) => {
+                tally.input_errors += 1;
+                progress.suspend(|| eprintln!("ftps-scan: input error: {e}"));
+            }
+            ScanEvent::Report(mut report) => {
+                policy.apply(&mut report, today);
+                tally.count(&report);
+                progress.finished(tally);
+                progress.suspend(|| outputs.write(*report))?;
+            }
+        }
+        Ok(())
+    };
     loop {
-        let grace = async {
-            match grace_deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
+        let timer = async {
+            match deadline {
+                Some((at, _)) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
+            biased;
             event = events.recv() => match event {
                 None => break,
-                Some(ScanEvent::InputError(e)) => {
-                    tally.input_errors += 1;
-                    progress.suspend(|| eprintln!("ftps-scan: input error: {e}"));
-                }
-                Some(ScanEvent::Report(mut report)) => {
-                    policy.apply(&mut report, today);
-                    tally.count(&report);
-                    progress.finished(&tally);
-                    progress.suspend(|| outputs.write(*report))?;
-                }
+                Some(event) => handle(event, &mut tally)?,
             },
+            _ = &mut scan => {
+                // Every row was sent before the scan ended; a reader left
+                // blocked on its source may still hold the channel open.
+                while let Ok(event) = events.try_recv() {
+                    handle(event, &mut tally)?;
+                }
+                break;
+            }
             signal = signals.next() => {
                 if tally.interrupted.is_some() {
                     if !output.quiet {
-                        eprintln!("ftps-scan: second {signal}, stopping now");
+                        eprintln!("ftps-scan: second {signal}: ending the endpoints in flight now");
                     }
-                    break;
+                    stop_handle.abandon();
+                    deadline = Some((tokio::time::Instant::now() + ABANDON_GRACE, Stage::GiveUp));
+                    continue;
                 }
                 tally.interrupted = Some(signal);
                 stop_handle.stop();
-                grace_deadline = Some(tokio::time::Instant::now() + GRACE);
+                deadline = Some((tokio::time::Instant::now() + GRACE, Stage::Abandon));
                 if !output.quiet {
                     eprintln!("ftps-scan: {signal}: no new endpoints; waiting up to {}s for those in flight", GRACE.as_secs());
                 }
             }
-            () = grace => break,
+            () = timer => match deadline.map(|(_, stage)| stage) {
+                Some(Stage::Abandon) => {
+                    stop_handle.abandon();
+                    deadline = Some((tokio::time::Instant::now() + ABANDON_GRACE, Stage::GiveUp));
+                }
+                _ => break,
+            },
         }
     }
     scan.abort();

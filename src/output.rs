@@ -283,7 +283,14 @@ impl Tally {
             line.push_str(&format!("; {} input errors", self.input_errors));
         }
         if let Some(signal) = self.interrupted {
-            line.push_str(&format!("; interrupted by {signal}"));
+            let abandoned = self
+                .statuses
+                .get(&Status::Interrupted)
+                .copied()
+                .unwrap_or(0);
+            line.push_str(&format!(
+                "; interrupted by {signal} ({abandoned} endpoints in flight abandoned)"
+            ));
         }
         line
     }

@@ -154,36 +154,63 @@ impl RateLimiter {
     }
 }
 
-/// Stops a scan: no new endpoint is started once it is set.
+/// Stops a scan in two stages: [`StopHandle::stop`] starts no new
+/// endpoint and lets those in flight finish; [`StopHandle::abandon`] then
+/// ends those still in flight, each with an `interrupted` row.
 #[derive(Debug, Clone)]
 pub struct StopSignal {
-    rx: watch::Receiver<bool>,
+    rx: watch::Receiver<StopStage>,
     /// For [`StopSignal::never`]: keeps the channel open, since a closed
     /// channel would read as "stopped".
-    _never: Option<Arc<watch::Sender<bool>>>,
+    _never: Option<Arc<watch::Sender<StopStage>>>,
+}
+
+/// How far a stop has gone; ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum StopStage {
+    Running,
+    NoNewEndpoints,
+    AbandonInFlight,
 }
 
 /// The handle that sets a [`StopSignal`].
 #[derive(Debug)]
 pub struct StopHandle {
-    tx: watch::Sender<bool>,
+    tx: watch::Sender<StopStage>,
 }
 
 pub fn stop_signal() -> (StopHandle, StopSignal) {
-    let (tx, rx) = watch::channel(false);
+    let (tx, rx) = watch::channel(StopStage::Running);
     (StopHandle { tx }, StopSignal { rx, _never: None })
 }
 
 impl StopHandle {
+    /// No new endpoint is started; those in flight go on.
     pub fn stop(&self) {
-        let _ = self.tx.send(true);
+        self.raise(StopStage::NoNewEndpoints);
+    }
+
+    /// Endpoints still in flight are ended now, each reported as
+    /// `interrupted`.
+    pub fn abandon(&self) {
+        self.raise(StopStage::AbandonInFlight);
+    }
+
+    fn raise(&self, stage: StopStage) {
+        self.tx.send_if_modified(|current| {
+            let raised = stage > *current;
+            if raised {
+                *current = stage;
+            }
+            raised
+        });
     }
 }
 
 impl StopSignal {
     /// A signal that never fires.
     pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
+        let (tx, rx) = watch::channel(StopStage::Running);
         Self {
             rx,
             _never: Some(Arc::new(tx)),
@@ -191,11 +218,22 @@ impl StopSignal {
     }
 
     pub fn is_stopped(&self) -> bool {
-        *self.rx.borrow()
+        *self.rx.borrow() >= StopStage::NoNewEndpoints
     }
 
-    pub async fn stopped(mut self) {
-        let _ = self.rx.wait_for(|stopped| *stopped).await;
+    pub async fn stopped(self) {
+        self.reached(StopStage::NoNewEndpoints).await;
+    }
+
+    pub async fn abandoned(self) {
+        self.reached(StopStage::AbandonInFlight).await;
+    }
+
+    async fn reached(mut self, stage: StopStage) {
+        if self.rx.wait_for(|s| *s >= stage).await.is_err() {
+            // The handle is gone: nobody can stop this scan any more.
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -241,15 +279,35 @@ pub async fn run_scan<I>(
         .map(|endpoint| {
             let ctx = ctx.clone();
             let events = events.clone();
+            let abandon = stop.clone().abandoned();
             async move {
-                let report = run_isolated(endpoint, ctx).await;
+                let report = tokio::select! {
+                    report = run_isolated(&endpoint, ctx) => report,
+                    () = abandon => interrupted_report(&endpoint),
+                };
                 let _ = events.send(ScanEvent::Report(Box::new(report))).await;
             }
         })
         .buffer_unordered(config.concurrency.max(1))
         .for_each(|()| async {})
         .await;
-    let _ = reader.await;
+    // After a stop the reader may be blocked on a source that has nothing
+    // to say (a terminal, a slow producer): it is left behind, not awaited.
+    if !stop.is_stopped() {
+        let _ = reader.await;
+    }
+}
+
+/// The row of an endpoint that was still in flight when the run was
+/// abandoned.
+fn interrupted_report(endpoint: &Endpoint) -> EndpointReport {
+    let mut report = endpoint.blank_report(OffsetDateTime::now_utc());
+    report.status = Status::Interrupted;
+    report.error = Some(
+        "the run was interrupted while this endpoint was in flight, and it did not finish within the grace period"
+            .into(),
+    );
+    report
 }
 
 /// Targets to endpoints: names resolved concurrently (in input order),
@@ -271,11 +329,12 @@ fn endpoint_stream(
 /// Runs one probe in its own task, so a panic in it is contained and turned
 /// into an `error` row for that endpoint. The probe's own deadlines bound
 /// it; a hard cap on top guards against a step that forgot one.
-async fn run_isolated(endpoint: Endpoint, ctx: Arc<ProbeContext>) -> EndpointReport {
+/// Dropping the returned future (an abandoned run) aborts the probe task.
+async fn run_isolated(endpoint: &Endpoint, ctx: Arc<ProbeContext>) -> EndpointReport {
     let hard_cap = ctx.config.timeouts.endpoint_cap();
     let probe_endpoint_copy = endpoint.clone();
     let task = tokio::spawn(async move { probe_endpoint(&probe_endpoint_copy, &ctx).await });
-    let abort = task.abort_handle();
+    let _abort_on_drop = AbortOnDrop(task.abort_handle());
     let outcome = tokio::time::timeout(hard_cap, task).await;
     let mut report;
     let (status, message) = match outcome {
@@ -289,7 +348,7 @@ async fn run_isolated(endpoint: Endpoint, ctx: Arc<ProbeContext>) -> EndpointRep
             (Status::Error, why.to_string())
         }
         Err(_) => {
-            abort.abort();
+            // The guard aborts the task when this function returns.
             (
                 Status::Timeout,
                 format!(
@@ -304,6 +363,15 @@ async fn run_isolated(endpoint: Endpoint, ctx: Arc<ProbeContext>) -> EndpointRep
     report.failed_phase = Some(Phase::Internal);
     report.error = Some(message);
     report
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Turns one target into its endpoints: each address (a hostname's

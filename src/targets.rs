@@ -466,9 +466,15 @@ impl Iterator for TargetReader {
     }
 }
 
+/// How far past the line cap a line is skipped in search of its end before
+/// the input is given up: a source without line breaks (`/dev/zero`, a
+/// binary file) would otherwise be read forever.
+pub const MAX_SKIPPED_LINE_BYTES: usize = 1 << 20;
+
 /// Reads one line (up to and without `\n`, CR stripped) into `buf`, keeping
 /// at most `cap` bytes. `Ok(None)` at end of input; `Ok(Some(true))` when the
-/// line was longer than `cap` (the rest is skipped, never stored).
+/// line was longer than `cap` (the rest is skipped, never stored). A line
+/// with no end within [`MAX_SKIPPED_LINE_BYTES`] is an `InvalidData` error.
 pub fn read_line_capped(
     reader: &mut dyn BufRead,
     buf: &mut Vec<u8>,
@@ -476,7 +482,17 @@ pub fn read_line_capped(
 ) -> io::Result<Option<bool>> {
     let mut seen_any = false;
     let mut too_long = false;
+    let mut line_bytes = 0usize;
     loop {
+        if line_bytes > MAX_SKIPPED_LINE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "no line break in the first {} MiB of a line: not a target list",
+                    MAX_SKIPPED_LINE_BYTES >> 20
+                ),
+            ));
+        }
         let available = match reader.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -496,6 +512,7 @@ pub fn read_line_capped(
         }
         buf.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
         let used = chunk.len() + usize::from(found_newline);
+        line_bytes += chunk.len();
         reader.consume(used);
         if found_newline {
             break;
@@ -550,5 +567,30 @@ mod tests {
         assert_eq!(t.port, Some(2121));
         assert_eq!(t.text, "127.0.0.1:2121");
         assert!(parse("\u{feff}# a comment").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_source_without_line_breaks_is_given_up_after_the_skip_cap() {
+        // An endless stream of zeros, as `/dev/zero` gives.
+        let mut zeros = io::BufReader::new(io::repeat(0));
+        let mut line = Vec::new();
+        let err = read_line_capped(&mut zeros, &mut line, MAX_LINE_BYTES).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(line.len() <= MAX_LINE_BYTES);
+        // A long line that does end is skipped and reading goes on.
+        let mut text = vec![b'x'; MAX_LINE_BYTES * 3];
+        text.extend_from_slice(b"\n127.0.0.1\n");
+        let mut reader = io::Cursor::new(text);
+        line.clear();
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, MAX_LINE_BYTES).unwrap(),
+            Some(true)
+        );
+        line.clear();
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, MAX_LINE_BYTES).unwrap(),
+            Some(false)
+        );
+        assert_eq!(line, b"127.0.0.1");
     }
 }

@@ -105,3 +105,130 @@ async fn sigint_keeps_every_finished_row() {
 async fn sigterm_keeps_every_finished_row() {
     interrupt_with("TERM").await;
 }
+
+/// Waits for `child` at most `limit`; kills it and fails if it is still
+/// running then.
+async fn wait_bounded(
+    child: std::process::Child,
+    limit: Duration,
+) -> (std::process::Output, Duration) {
+    let pid = child.id();
+    let at = Instant::now();
+    let waiter = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    match tokio::time::timeout(limit, waiter).await {
+        Ok(output) => (output.unwrap(), at.elapsed()),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("ftps-scan did not exit within {limit:?}");
+        }
+    }
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_still_in_flight_after_the_grace_period_get_interrupted_rows() {
+    // Four silent servers with a 60 s read timeout: still in flight when
+    // the 5 s grace period ends.
+    let silent = RawServer::start(vec![]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl_path = dir.path().join("out.jsonl");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
+    for _ in 0..4 {
+        command.args(["-t", &silent.addr.to_string()]);
+    }
+    let child = command
+        .args(["-c", "4", "--per-host", "4", "--read-timeout", "60"])
+        .args(["-f", "csv", "--progress", "never", "--jsonl"])
+        .arg(&jsonl_path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    signal(&child, "TERM");
+    let (output, took) = wait_bounded(child, Duration::from_secs(15)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(10),
+        "grace 5 s, then abandoned: {took:?}"
+    );
+    let reports = read_jsonl(&jsonl_path);
+    assert_eq!(reports.len(), 4, "one row per endpoint in flight");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.status == ftps_scan::Status::Interrupted),
+        "{reports:?}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.matches(",interrupted,").count(), 4, "{stdout}");
+    assert!(stderr.contains("interrupted 4"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by SIGTERM (4 endpoints in flight abandoned)"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_ends_the_run_while_standard_input_blocks() {
+    let closed = closed_port().await.unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+        .args(["-", "-f", "csv", "--progress", "never"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One target, then a producer that says nothing more and never closes.
+    let mut stdin = child.stdin.take().unwrap();
+    use std::io::Write;
+    writeln!(stdin, "{closed}").unwrap();
+    stdin.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    signal(&child, "INT");
+    let (output, took) = wait_bounded(child, Duration::from_secs(10)).await;
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(3),
+        "nothing in flight to wait for: {took:?}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(",refused,"),
+        "the finished row is kept: {stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_without_line_breaks_is_an_input_error_not_an_endless_read() {
+    let closed = closed_port().await.unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+        .args(["/dev/zero", "-t", &closed.to_string()])
+        .args(["-f", "csv", "--progress", "never"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (output, _) = wait_bounded(child, Duration::from_secs(20)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/dev/zero"), "{stderr}");
+    assert!(stderr.contains("no line break"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(",refused,"),
+        "the other target is scanned: {stdout}"
+    );
+}

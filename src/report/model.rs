@@ -68,12 +68,16 @@ pub enum Status {
     Refused,
     Unreachable,
     DnsError,
+    /// The run was interrupted (SIGINT/SIGTERM) while this endpoint was in
+    /// flight and it did not finish within the grace period: its row says
+    /// so instead of the endpoint vanishing from the report.
+    Interrupted,
     #[default]
     Error,
 }
 
 impl Status {
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Ok,
         Status::NoTls,
         Status::TlsFailed,
@@ -83,6 +87,7 @@ impl Status {
         Status::Refused,
         Status::Unreachable,
         Status::DnsError,
+        Status::Interrupted,
         Status::Error,
     ];
 
@@ -97,6 +102,7 @@ impl Status {
             Status::Refused => "refused",
             Status::Unreachable => "unreachable",
             Status::DnsError => "dns-error",
+            Status::Interrupted => "interrupted",
             Status::Error => "error",
         }
     }
