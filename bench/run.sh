@@ -12,7 +12,8 @@
 #           each, alternating. Plus one run of the CIDR form -t 127.77.0.0/16.
 #   stream  STREAM_NS ("100000 1000000") targets streamed from a file
 #           (127.1.0.0 upwards, port STREAM_PORT=21, nothing listening):
-#           peak RSS against target count.
+#           peak RSS against target count, as rows finish and with
+#           --sort input (rows spooled to disk and merged at the end).
 #   fleet   one vsftpd (explicit FTPS, TLS 1.2+1.3, self-signed RSA-2048 made
 #           here by openssl) listening on every address, FLEET_N (1000)
 #           targets 127.0.x.y:FLEET_PORT: ftps-scan default scan (data checks
@@ -295,6 +296,9 @@ case_stream() {
       printf "127.%d.%d.%d:%d\n", int(a / 65536) % 256, int(a / 256) % 256, a % 256, p } }' >"$file"
     measure "stream-$n" "$n" "$BIN" -q -f csv -o "$WORK/stream.csv" -c "$STREAM_C" "$file"
     say "   statuses: $(csv_statuses "$WORK/stream.csv")"
+    # --sort input: rows spooled to disk, external merge at the end.
+    measure "stream-sorted-$n" "$n" "$BIN" -q --sort input -f csv -o "$WORK/stream.csv" -c "$STREAM_C" "$file"
+    say "   statuses: $(csv_statuses "$WORK/stream.csv"); rows in input order: $(awk -F, 'NR > 1 { if ($1 != NR - 2) bad++ } END { print (bad ? "NO (" bad " out of place)" : "yes") }' "$WORK/stream.csv")"
     rm -f "$WORK/stream.csv" "$file"
   done
 }

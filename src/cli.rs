@@ -47,6 +47,14 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Write the rows of a spool left by a killed `--sort input` run (or of
+    /// any JSON Lines report) in input order, in any output format.
+    Recover {
+        /// The spool (FILE.spool.jsonl) or a JSON Lines report.
+        spool: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -183,9 +191,18 @@ pub struct OutputArgs {
     pub jsonl: Option<PathBuf>,
 
     /// Write rows in input order at the end (for diffable output) instead
-    /// of as endpoints finish.
+    /// of as endpoints finish. Finished rows wait in a spool file on disk
+    /// (see --spool), so memory stays flat and a killed run loses none.
     #[arg(long, value_enum, default_value_t = SortArg::None)]
     pub sort: SortArg,
+
+    /// With --sort input: the spool file for finished rows [default: the
+    /// first output file's name + .spool.jsonl, or ftps-scan-PID.spool.jsonl
+    /// in the temporary directory when every report goes to stdout].
+    /// Removed at the end of the run; after a kill, `ftps-scan recover
+    /// SPOOL` writes its rows.
+    #[arg(long, value_name = "FILE")]
+    pub spool: Option<PathBuf>,
 
     /// Refuse to overwrite an output file that already exists (exit 2
     /// before anything is scanned).

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Some(Command::Demo { output }) => run_demo(output).await,
+        Some(Command::Recover { spool, output }) => run_recover(&spool, output),
         Some(Command::Diff {
             old,
             new,
@@ -101,7 +102,6 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
 /// before anything is touched.
 fn check_output_paths(args: &cli::ScanArgs) -> anyhow::Result<()> {
     let out = &args.output;
-    let outputs = output_paths(out);
     let mut inputs: Vec<(&str, &std::path::Path)> = args
         .files
         .iter()
@@ -111,26 +111,74 @@ fn check_output_paths(args: &cli::ScanArgs) -> anyhow::Result<()> {
     inputs.extend(out.policy.as_deref().map(|p| ("policy file", p)));
     inputs.extend(args.ca_file.as_deref().map(|p| ("CA file", p)));
     inputs.extend(args.password_file.as_deref().map(|p| ("password file", p)));
-    output::check_paths(&outputs, &inputs)
+    check_paths_against(out, &inputs)
 }
 
-/// The output files named on the command line, with their flags.
-fn output_paths(out: &OutputArgs) -> Vec<(&'static str, &std::path::Path)> {
+/// The files a run writes (outputs named on the command line and the
+/// spool), with the flags that name them.
+fn output_paths(out: &OutputArgs) -> Vec<(&'static str, std::path::PathBuf)> {
     [
-        ("-o", out.output.as_deref()),
-        ("--csv", out.csv.as_deref()),
-        ("--jsonl", out.jsonl.as_deref()),
-        ("--findings-csv", out.findings_csv.as_deref()),
+        ("-o", out.output.clone()),
+        ("--csv", out.csv.clone()),
+        ("--jsonl", out.jsonl.clone()),
+        ("--findings-csv", out.findings_csv.clone()),
+        ("the spool (--spool)", output::spool_path(out)),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.map(|p| (flag, p)))
     .collect()
 }
 
+/// [`output_paths`] checked against each other and `inputs`.
+fn check_paths_against(
+    out: &OutputArgs,
+    inputs: &[(&str, &std::path::Path)],
+) -> anyhow::Result<()> {
+    let outputs = output_paths(out);
+    let outputs: Vec<(&str, &std::path::Path)> =
+        outputs.iter().map(|(f, p)| (*f, p.as_path())).collect();
+    output::check_paths(&outputs, inputs)
+}
+
+/// `ftps-scan recover SPOOL`: the rows of a spool (or any JSON Lines
+/// report) in input order, to any output.
+fn run_recover(spool: &std::path::Path, mut output: OutputArgs) -> anyhow::Result<Code> {
+    // The rows are sorted here; spooling them again would serve nothing.
+    output.sort = cli::SortArg::None;
+    check_paths_against(&output, &[("file to recover", spool)])?;
+    std::fs::File::open(spool)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", spool.display()))?;
+    let mut outputs = Outputs::open(&output)?;
+    let mut tally = Tally::default();
+    let policy = match &output.policy {
+        Some(path) => Some(ftps_scan::policy_file::load(path)?),
+        None => None,
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    ftps_scan::report::spool::sorted_rows(
+        spool,
+        ftps_scan::report::spool::CHUNK_ROWS,
+        |mut report| {
+            // Rows keep the verdicts they were written with, unless a
+            // policy is named.
+            if let Some(policy) = &policy {
+                policy.apply(&mut report, today);
+            }
+            tally.count(&report);
+            outputs.write(report).map_err(|e| format!("{e:#}"))
+        },
+    )?;
+    outputs.finish()?;
+    if !output.quiet {
+        eprintln!("{}", tally.summary());
+    }
+    Ok(tally.exit_code(&output))
+}
+
 async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
-    output::check_paths(&output_paths(&output), &[])?;
     // The demo reads best in the order its endpoints are listed.
     output.sort = cli::SortArg::Input;
+    check_paths_against(&output, &[])?;
     let fleet = ftps_scan::demo::start().await?;
     if !output.quiet {
         eprintln!("ftps-scan demo: {} local endpoints on 127.0.0.1, certificates from a throw-away demo CA:", fleet.targets.len());

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use ftps_scan::policy::Verdict;
 use ftps_scan::report::csv::CsvSink;
 use ftps_scan::report::jsonl::JsonLinesSink;
+use ftps_scan::report::spool::Spool;
 use ftps_scan::report::table::TableSink;
 use ftps_scan::report::{EndpointReport, Sink, Status};
 use std::collections::BTreeMap;
@@ -26,16 +27,21 @@ pub enum ExitCode {
 /// The sinks of a run: the main format plus extra CSV / JSON Lines files.
 pub struct Outputs {
     sinks: Vec<Box<dyn Sink>>,
-    /// With `--sort input`, rows wait here until the end.
-    held: Option<Vec<EndpointReport>>,
+    /// With `--sort input`, rows wait in this spool file until the end.
+    spool: Option<Spool>,
 }
 
 impl Outputs {
     /// Opens every output before anything is scanned, so an unwritable path
     /// fails the run at once and leaves no half-made files behind.
     pub fn open(args: &OutputArgs) -> Result<Self> {
+        // The spool first: it is never overwritten, so a spool left by a
+        // killed run stops this one before any report file is truncated.
+        let spool = spool_path(args)
+            .map(|path| Spool::create(&path))
+            .transpose()?;
         let mut created: Vec<PathBuf> = Vec::new();
-        let result = Self::open_all(args, &mut created);
+        let result = Self::open_all(args, spool, &mut created);
         if result.is_err() {
             for path in created {
                 let _ = std::fs::remove_file(path);
@@ -44,7 +50,14 @@ impl Outputs {
         result
     }
 
-    fn open_all(args: &OutputArgs, created: &mut Vec<PathBuf>) -> Result<Self> {
+    fn open_all(
+        args: &OutputArgs,
+        spool: Option<Spool>,
+        created: &mut Vec<PathBuf>,
+    ) -> Result<Self> {
+        if let Some(spool) = &spool {
+            created.push(spool.path().to_path_buf());
+        }
         let mode = WriteMode::of(args);
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
         let (main, main_continues): (Box<dyn Write + Send>, bool) = match &args.output {
@@ -76,15 +89,12 @@ impl Outputs {
                 (file, true) => Box::new(FindingsCsvSink::continuing(file)),
             });
         }
-        Ok(Self {
-            sinks,
-            held: (args.sort == SortArg::Input).then(Vec::new),
-        })
+        Ok(Self { sinks, spool })
     }
 
     pub fn write(&mut self, report: EndpointReport) -> Result<()> {
-        match &mut self.held {
-            Some(held) => held.push(report),
+        match &mut self.spool {
+            Some(spool) => spool.push(&report)?,
             None => self.write_now(&report)?,
         }
         Ok(())
@@ -98,19 +108,37 @@ impl Outputs {
     }
 
     pub fn finish(&mut self) -> Result<()> {
-        if let Some(mut held) = self.held.take() {
-            held.sort_by(|a, b| {
-                (a.input_index, a.ip, a.port, a.mode).cmp(&(b.input_index, b.ip, b.port, b.mode))
-            });
-            for report in &held {
-                self.write_now(report)?;
-            }
+        if let Some(spool) = self.spool.take() {
+            spool.drain_sorted(|report| self.write_now(&report).map_err(|e| format!("{e:#}")))?;
         }
         for sink in &mut self.sinks {
             sink.finish().context("finishing the report")?;
         }
         Ok(())
     }
+}
+
+/// With `--sort input`, the spool file: `--spool`, else the first output
+/// file's name + `.spool.jsonl`, else one in the temporary directory.
+pub fn spool_path(args: &OutputArgs) -> Option<PathBuf> {
+    if args.sort != SortArg::Input {
+        return None;
+    }
+    if let Some(path) = &args.spool {
+        return Some(path.clone());
+    }
+    let first = [&args.output, &args.csv, &args.jsonl, &args.findings_csv]
+        .into_iter()
+        .flatten()
+        .next();
+    Some(match first {
+        Some(path) => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".spool.jsonl");
+            PathBuf::from(name)
+        }
+        None => std::env::temp_dir().join(format!("ftps-scan-{}.spool.jsonl", std::process::id())),
+    })
 }
 
 /// How output files are opened.

@@ -232,3 +232,109 @@ async fn a_source_without_line_breaks_is_an_input_error_not_an_endless_read() {
         "the other target is scanned: {stdout}"
     );
 }
+
+/// `--sort input` spools finished rows to disk as they finish: a run killed
+/// with SIGKILL leaves every finished row in the spool, `ftps-scan recover`
+/// writes them in input order, and a new run refuses to overwrite the
+/// spool. A run that ends normally writes sorted rows and removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_input_keeps_finished_rows_through_sigkill() {
+    let silent = RawServer::start(vec![]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    // Two slow endpoints first (input order 0 and 1), six fast ones after.
+    let mut lines = format!("{}\n{}\n", silent.addr, silent.addr);
+    let mut fast = Vec::new();
+    for _ in 0..6 {
+        let closed = closed_port().await.unwrap();
+        lines.push_str(&format!("{closed}\n"));
+        fast.push(closed.to_string());
+    }
+    std::fs::write(&targets, &lines).unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let spool = dir.path().join("out.csv.spool.jsonl");
+    let run = |extra: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
+        command
+            .arg(&targets)
+            .args(["-c", "8", "--per-host", "8", "--sort", "input", "-f", "csv"])
+            .args(["--progress", "never", "-o"])
+            .arg(&csv_path)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let child = run(&["--read-timeout", "60"]).spawn().unwrap();
+    let started = Instant::now();
+    while std::fs::read_to_string(&spool)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 6
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no rows spooled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    signal(&child, "KILL");
+    let _ = wait_bounded(child, Duration::from_secs(10)).await;
+    assert_eq!(
+        support::read_csv(&csv_path).1.len(),
+        0,
+        "sorted rows are written only at the end"
+    );
+    let spooled = read_jsonl(&spool);
+    assert_eq!(spooled.len(), 6, "every finished row is on disk");
+
+    // A new run does not overwrite the spool, and touches no report.
+    let refused = run(&[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ftps-scan recover"), "{stderr}");
+    assert_eq!(read_jsonl(&spool).len(), 6);
+
+    // Recovery writes the rows in input order.
+    let recovered = dir.path().join("recovered.csv");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+        .arg("recover")
+        .arg(&spool)
+        .args(["-f", "csv", "-o"])
+        .arg(&recovered)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, rows) = support::read_csv(&recovered);
+    let targets_seen: Vec<&str> = rows.iter().map(|r| r["target"].as_str()).collect();
+    assert_eq!(
+        targets_seen,
+        fast.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let indexes: Vec<&str> = rows.iter().map(|r| r["input_index"].as_str()).collect();
+    assert_eq!(indexes, ["2", "3", "4", "5", "6", "7"]);
+    assert!(rows.iter().all(|r| r["status"] == "refused"));
+
+    // Once the spool is gone, a run that ends normally sorts and cleans up.
+    std::fs::remove_file(&spool).unwrap();
+    let done = run(&["--read-timeout", "1"]).output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let (_, rows) = support::read_csv(&csv_path);
+    let indexes: Vec<u64> = rows
+        .iter()
+        .map(|r| r["input_index"].parse().unwrap())
+        .collect();
+    assert_eq!(indexes, (0..8).collect::<Vec<_>>());
+    assert!(!spool.exists(), "the spool is removed at the end");
+}

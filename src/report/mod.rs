@@ -8,6 +8,7 @@ pub mod escape;
 pub mod findings_csv;
 pub mod jsonl;
 mod model;
+pub mod spool;
 pub mod table;
 
 pub use model::*;
