@@ -28,8 +28,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Compare two earlier reports (CSV or JSON Lines): endpoints that
-    /// appeared or disappeared, findings new and resolved, certificates
-    /// changed. Exit 1 when anything got worse.
+    /// appeared or disappeared, findings new, resolved or no longer
+    /// observable, certificates changed, and runs made differently (from
+    /// each report's run record). Exit 1 when anything got worse
+    /// (disappeared endpoints and an empty NEW report count as worse).
     Diff {
         /// The earlier report.
         old: PathBuf,
@@ -41,6 +43,13 @@ pub enum Command {
         /// Write to FILE instead of standard output.
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Endpoints missing from NEW (a shrunk target list) are expected:
+        /// not counted as worse.
+        #[arg(long)]
+        allow_disappeared: bool,
+        /// A NEW report with no endpoints is expected: not counted as worse.
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Start local demo FTPS endpoints (127.0.0.1) and scan them.
     Demo {

@@ -35,6 +35,85 @@ pub struct Row {
     pub findings: BTreeSet<String>,
     pub cert_sha256: String,
     pub cert_not_after: String,
+    /// The cells of the facts findings rest on (see [`EVIDENCE`]), by CSV
+    /// column name, to tell a resolved finding from one that could not be
+    /// observed.
+    pub evidence: BTreeMap<String, String>,
+}
+
+/// Which column holds the fact each finding rests on. A finding absent
+/// from the later report is `finding-resolved` only when that fact was
+/// established there; otherwise (TLS failed, `--no-data`, no versions
+/// probed) it is `finding-unknown`. Findings not listed rest on the
+/// endpoint answering at all (`status` other than dead or error).
+pub const EVIDENCE: &[(&str, &[&str])] = &[
+    ("sslv2-accepted", &["sslv2"]),
+    ("sslv3-accepted", &["sslv3"]),
+    ("tls1.0-accepted", &["tls1_0"]),
+    ("tls1.1-accepted", &["tls1_1"]),
+    ("tls1.2-accepted", &["tls1_2"]),
+    ("tls1.2-not-offered", &["tls1_2"]),
+    (
+        "tls-version-intolerance",
+        &["sslv3", "tls1_0", "tls1_1", "tls1_2", "tls1_3"],
+    ),
+    (
+        "tls-anomaly",
+        &["sslv3", "tls1_0", "tls1_1", "tls1_2", "tls1_3"],
+    ),
+    // Observed only where ciphers were enumerated: the run record says
+    // (see [`CompareOptions::unobservable`]).
+    ("weak-cipher-accepted", &["tls_cipher"]),
+    ("no-forward-secrecy", &["tls_cipher"]),
+    ("cert-expired", &["cert_sha256"]),
+    ("cert-not-yet-valid", &["cert_sha256"]),
+    ("cert-expiring-soon", &["cert_sha256"]),
+    ("cert-untrusted", &["cert_sha256"]),
+    ("cert-self-signed", &["cert_sha256"]),
+    ("cert-name-mismatch", &["cert_sha256"]),
+    ("cert-weak-key", &["cert_sha256"]),
+    ("cert-weak-signature", &["cert_sha256"]),
+    ("cleartext-login-allowed", &["cleartext_login"]),
+    ("cleartext-data-allowed", &["prot_c"]),
+    ("pasv-address-mismatch", &["pasv_address"]),
+    ("pasv-private-address", &["pasv_address"]),
+    ("pasv-unspecified-address", &["pasv_address"]),
+    ("passive-port-unreachable", &["passive_port"]),
+    ("data-tls-failed", &["data_tls"]),
+    ("data-tls-reuse-required", &["data_tls_reuse_required"]),
+    ("client-cert-required", &["client_cert"]),
+];
+
+/// Statuses of an endpoint that answered (its status-level findings, such
+/// as `ftp-no-tls`, were observed).
+const ANSWERED: &[&str] = &[
+    "ok",
+    "no-tls",
+    "tls-failed",
+    "client-cert-required",
+    "not-ftp",
+];
+
+impl Row {
+    /// Whether the fact behind `finding` was established in this row.
+    pub fn observed(&self, finding: &str) -> bool {
+        match EVIDENCE.iter().find(|(id, _)| *id == finding) {
+            Some((_, columns)) => columns.iter().any(|c| {
+                self.evidence
+                    .get(*c)
+                    .is_some_and(|v| !v.is_empty() && v != "unknown" && v != "error")
+            }),
+            None => ANSWERED.contains(&self.status.as_str()),
+        }
+    }
+}
+
+/// The columns [`Row::evidence`] keeps.
+fn evidence_columns() -> BTreeSet<&'static str> {
+    EVIDENCE
+        .iter()
+        .flat_map(|(_, c)| c.iter().copied())
+        .collect()
 }
 
 pub type Snapshot = BTreeMap<Key, Row>;
@@ -46,9 +125,18 @@ pub enum ChangeKind {
     Disappeared,
     FindingNew,
     FindingResolved,
+    /// A finding of the earlier report whose fact the later one could not
+    /// establish (TLS failed, a check switched off): neither gone nor there.
+    FindingUnknown,
     CertChanged,
     StatusChanged,
     VerdictChanged,
+    /// The later report holds no endpoint at all.
+    ReportEmpty,
+    /// The two runs were made differently (policy, settings, version), or
+    /// one of them did not finish: a change may be the scan's, not the
+    /// server's.
+    RunDiffers,
 }
 
 impl ChangeKind {
@@ -58,9 +146,12 @@ impl ChangeKind {
             ChangeKind::Disappeared => "disappeared",
             ChangeKind::FindingNew => "finding-new",
             ChangeKind::FindingResolved => "finding-resolved",
+            ChangeKind::FindingUnknown => "finding-unknown",
             ChangeKind::CertChanged => "cert-changed",
             ChangeKind::StatusChanged => "status-changed",
             ChangeKind::VerdictChanged => "verdict-changed",
+            ChangeKind::ReportEmpty => "report-empty",
+            ChangeKind::RunDiffers => "run-differs",
         }
     }
 }
@@ -125,6 +216,15 @@ pub fn parse_jsonl(text: &str) -> Result<Snapshot, String> {
                     .as_ref()
                     .and_then(|c| c.not_after.clone())
                     .unwrap_or_default(),
+                evidence: {
+                    let wanted = evidence_columns();
+                    crate::report::csv::COLUMNS
+                        .iter()
+                        .zip(crate::report::csv::row(&r))
+                        .filter(|(c, _)| wanted.contains(**c))
+                        .map(|(c, v)| (c.to_string(), v))
+                        .collect()
+                },
             },
         );
     }
@@ -152,6 +252,12 @@ pub fn parse_csv(text: &str) -> Result<Snapshot, String> {
         column("cert_sha256")?,
         column("cert_not_after")?,
     ];
+    // Older reports may lack some evidence columns: those facts then count
+    // as not observed.
+    let evidence: Vec<(&str, usize)> = evidence_columns()
+        .into_iter()
+        .filter_map(|c| header.iter().position(|h| h == c).map(|i| (c, i)))
+        .collect();
     let mut out = Snapshot::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("row {}: {e}", i + 2))?;
@@ -182,6 +288,15 @@ pub fn parse_csv(text: &str) -> Result<Snapshot, String> {
                     .collect(),
                 cert_sha256: cell(6),
                 cert_not_after: cell(7),
+                evidence: evidence
+                    .iter()
+                    .map(|(c, i)| {
+                        (
+                            c.to_string(),
+                            record.get(*i).unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
             },
         );
     }
@@ -197,9 +312,41 @@ fn verdict_rank(v: &str) -> Option<u8> {
     }
 }
 
-/// Every change from `old` to `new`, in endpoint order.
-pub fn compare(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
+/// What the user accepts as not worse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompareOptions {
+    /// Findings the later run could not observe by its settings (from its
+    /// run record: cipher findings when it enumerated no ciphers).
+    pub unobservable: BTreeSet<String>,
+    /// Endpoints missing from the later report are expected (a shrunk
+    /// target list), not a regression.
+    pub allow_disappeared: bool,
+    /// A later report with no endpoints is expected.
+    pub allow_empty: bool,
+}
+
+/// Every change from `old` to `new`, in endpoint order. Whatever hides
+/// what a server now does counts as worse unless `options` accept it: an
+/// endpoint that disappeared could be a server now failing that the run
+/// missed, and an empty report is a failed run more often than an empty
+/// estate.
+pub fn compare(old: &Snapshot, new: &Snapshot, options: &CompareOptions) -> Vec<Change> {
     let mut changes = Vec::new();
+    if new.is_empty() {
+        changes.push(Change {
+            kind: ChangeKind::ReportEmpty,
+            key: Key {
+                target: String::new(),
+                ip: String::new(),
+                port: String::new(),
+            },
+            detail: format!(
+                "the later report holds no endpoint (the earlier one {})",
+                old.len()
+            ),
+            worse: !options.allow_empty,
+        });
+    }
     let keys: BTreeSet<&Key> = old.keys().chain(new.keys()).collect();
     for key in keys {
         let change = |kind, detail: String, worse| Change {
@@ -222,7 +369,7 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
             (Some(o), None) => changes.push(change(
                 ChangeKind::Disappeared,
                 format!("was status {}, verdict {}", o.status, o.verdict),
-                false,
+                !options.allow_disappeared,
             )),
             (Some(o), Some(n)) => {
                 if o.status != n.status {
@@ -245,7 +392,18 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
                     changes.push(change(ChangeKind::FindingNew, f.clone(), true));
                 }
                 for f in o.findings.difference(&n.findings) {
-                    changes.push(change(ChangeKind::FindingResolved, f.clone(), false));
+                    if n.observed(f) && !options.unobservable.contains(f) {
+                        changes.push(change(ChangeKind::FindingResolved, f.clone(), false));
+                    } else {
+                        changes.push(change(
+                            ChangeKind::FindingUnknown,
+                            format!(
+                                "{f}: not observed in the later report (status {})",
+                                n.status
+                            ),
+                            false,
+                        ));
+                    }
                 }
                 if o.cert_sha256 != n.cert_sha256
                     && !o.cert_sha256.is_empty()
@@ -289,6 +447,7 @@ mod tests {
                         findings: findings.iter().map(|s| s.to_string()).collect(),
                         cert_sha256: sha.to_string(),
                         cert_not_after: String::new(),
+                        evidence: [("cert_sha256".to_string(), sha.to_string())].into(),
                     },
                 )
             })
@@ -316,7 +475,7 @@ mod tests {
             ("new", "ok", "fail", &["tls1.0-accepted"], "ffff"),
             ("c", "timeout", "error", &[], ""),
         ]);
-        let changes = compare(&old, &new);
+        let changes = compare(&old, &new, &CompareOptions::default());
         let by = |t: &str| {
             kinds(
                 &changes
@@ -361,7 +520,7 @@ mod tests {
     #[test]
     fn no_change_no_rows() {
         let s = snap(&[("a", "ok", "pass", &["x"], "aaaa")]);
-        assert!(compare(&s, &s).is_empty());
+        assert!(compare(&s, &s, &CompareOptions::default()).is_empty());
     }
 
     #[test]

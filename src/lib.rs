@@ -115,4 +115,63 @@ impl ScanConfig {
             resolver: scan::Resolver::system(),
         }
     }
+
+    /// The settings that change what a scan finds, as flag-like names and
+    /// values: the run record's `settings`, which `diff` compares so that a
+    /// change of scan is not taken for a change of server. Concurrency and
+    /// rate are left out: they change how fast, not what.
+    pub fn fact_settings(&self) -> std::collections::BTreeMap<String, String> {
+        let on = |b: bool| if b { "on" } else { "off" }.to_string();
+        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+        let posture = &self.posture;
+        let login = if posture.login.is_anonymous() {
+            "anonymous".to_string()
+        } else {
+            format!("user {}", posture.login.user)
+        };
+        [
+            (
+                "ports",
+                self.ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            (
+                "mode",
+                self.mode.map_or("by port".into(), |m| m.to_string()),
+            ),
+            ("per_host", self.per_host_limit.to_string()),
+            ("connect_timeout", secs(self.timeouts.connect)),
+            ("read_timeout", secs(self.timeouts.read)),
+            ("tls_timeout", secs(self.timeouts.tls)),
+            (
+                "trust",
+                format!(
+                    "{} ({} roots)",
+                    self.trust.description,
+                    self.trust.anchors().len()
+                ),
+            ),
+            ("versions", on(self.versions)),
+            ("ciphers", on(self.ciphers)),
+            ("posture", on(posture.enabled)),
+            ("data", on(posture.enabled && posture.data)),
+            ("login", login),
+            ("follow_pasv", on(posture.follow_pasv_address)),
+            (
+                "send_password_unverified",
+                on(posture.send_password_unverified),
+            ),
+            (
+                "shard",
+                self.shard
+                    .map_or("all".into(), |s| format!("{}/{}", s.index, s.count)),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
 }

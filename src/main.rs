@@ -77,7 +77,19 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
             new,
             format,
             output,
-        }) => diff_cmd::run(&old, &new, format, output.as_deref()),
+            allow_disappeared,
+            allow_empty,
+        }) => diff_cmd::run(
+            &old,
+            &new,
+            format,
+            output.as_deref(),
+            ftps_scan::compare::CompareOptions {
+                allow_disappeared,
+                allow_empty,
+                ..Default::default()
+            },
+        ),
         None => {
             let args = cli.scan;
             let sources = args.sources()?;
@@ -93,7 +105,8 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
             let mut config = args.config(trust)?;
             output::fit_open_file_limit(&mut config, args.output.quiet);
             let options = args.parse_options();
-            scan_and_report(sources, options, config, &args.output).await
+            let settings = config.fact_settings();
+            scan_and_report(sources, options, config, settings, &args.output).await
         }
     }
 }
@@ -126,6 +139,11 @@ fn output_paths(out: &OutputArgs) -> Vec<(&'static str, std::path::PathBuf)> {
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.map(|p| (flag, p)))
+    .chain(
+        output::RunRecords::paths(out)
+            .into_iter()
+            .map(|p| ("a run record", p)),
+    )
     .collect()
 }
 
@@ -196,7 +214,9 @@ async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
     config.timeouts.connect = Duration::from_secs(2);
     config.timeouts.read = Duration::from_secs(5);
     config.timeouts.tls = Duration::from_secs(5);
-    let code = scan_and_report(sources, ParseOptions::default(), config, &output).await?;
+    let mut settings = config.fact_settings();
+    settings.insert("demo".into(), "on".into());
+    let code = scan_and_report(sources, ParseOptions::default(), config, settings, &output).await?;
     drop(fleet);
     Ok(code)
 }
@@ -206,13 +226,25 @@ async fn scan_and_report(
     sources: Vec<InputSource>,
     options: ParseOptions,
     config: ScanConfig,
+    settings: std::collections::BTreeMap<String, String>,
     output: &OutputArgs,
 ) -> anyhow::Result<Code> {
     let policy = match &output.policy {
         Some(path) => ftps_scan::policy_file::load(path)?,
         None => Policy::default(),
     };
+    let (policy_name, policy_sha256) = output::policy_identity(output.policy.as_deref())?;
+    let started = ftps_scan::scan::format_utc(time::OffsetDateTime::now_utc());
     let mut outputs = Outputs::open(output)?;
+    let mut run_records = output::RunRecords::start(
+        output,
+        ftps_scan::report::run_record::RunRecord::new(
+            started,
+            settings,
+            policy_name,
+            policy_sha256,
+        ),
+    )?;
     let today = time::OffsetDateTime::now_utc().date();
     let reader = TargetReader::new(sources, options);
     let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
@@ -286,6 +318,7 @@ async fn scan_and_report(
     scan.abort();
     progress.clear();
     outputs.finish()?;
+    run_records.finish(&tally)?;
     if !output.quiet {
         eprintln!("{}", tally.summary());
     }

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use ftps_scan::policy::Verdict;
 use ftps_scan::report::csv::CsvSink;
 use ftps_scan::report::jsonl::JsonLinesSink;
+use ftps_scan::report::run_record::{self, RunCounts, RunRecord};
 use ftps_scan::report::spool::Spool;
 use ftps_scan::report::table::TableSink;
 use ftps_scan::report::{EndpointReport, Sink, Status};
@@ -115,6 +116,95 @@ impl Outputs {
             sink.finish().context("finishing the report")?;
         }
         Ok(())
+    }
+}
+
+/// The run records of a run: one beside each report file (`-o`, `--csv`,
+/// `--jsonl`), written when the run starts and replaced when it ends.
+pub struct RunRecords {
+    /// Each record file with the records of earlier runs it keeps
+    /// (`--append`).
+    files: Vec<(PathBuf, Vec<RunRecord>)>,
+    record: RunRecord,
+}
+
+impl RunRecords {
+    /// The record files of `args`' report files.
+    pub fn paths(args: &OutputArgs) -> Vec<PathBuf> {
+        [&args.output, &args.csv, &args.jsonl]
+            .into_iter()
+            .flatten()
+            .map(|p| run_record::path_for(p))
+            .collect()
+    }
+
+    pub fn start(args: &OutputArgs, record: RunRecord) -> Result<Self> {
+        let mode = WriteMode::of(args);
+        let mut files = Vec::new();
+        for report in [&args.output, &args.csv, &args.jsonl].into_iter().flatten() {
+            let path = run_record::path_for(report);
+            let earlier = match mode {
+                WriteMode::Append => run_record::read_for(report).map_err(anyhow::Error::msg)?,
+                WriteMode::NoClobber if path.exists() => anyhow::bail!(
+                    "run record {} already exists (--no-clobber); nothing was scanned",
+                    path.display()
+                ),
+                _ => Vec::new(),
+            };
+            files.push((path, earlier));
+        }
+        let records = Self { files, record };
+        records.write()?;
+        Ok(records)
+    }
+
+    fn write(&self) -> Result<()> {
+        for (path, earlier) in &self.files {
+            let mut all = earlier.clone();
+            all.push(self.record.clone());
+            run_record::write(path, &all)
+                .with_context(|| format!("cannot write run record {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The record of the finished (or interrupted) run.
+    pub fn finish(&mut self, tally: &Tally) -> Result<()> {
+        let record = &mut self.record;
+        record.ended_at = Some(ftps_scan::scan::format_utc(time::OffsetDateTime::now_utc()));
+        record.completed = tally.interrupted.is_none();
+        record.interrupted_by = tally.interrupted.map(str::to_string);
+        record.counts = Some(RunCounts {
+            endpoints: tally.endpoints,
+            input_errors: tally.input_errors,
+            statuses: tally
+                .statuses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            verdicts: tally
+                .verdicts
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+        });
+        self.write()
+    }
+}
+
+/// `default`, or the policy file and the SHA-256 of its bytes.
+pub fn policy_identity(path: Option<&Path>) -> Result<(String, String)> {
+    use sha2::Digest;
+    match path {
+        None => Ok(("default".into(), String::new())),
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read policy file {}", path.display()))?;
+            Ok((
+                path.display().to_string(),
+                hex::encode(sha2::Sha256::digest(&bytes)),
+            ))
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod escape;
 pub mod findings_csv;
 pub mod jsonl;
 mod model;
+pub mod run_record;
 pub mod spool;
 pub mod table;
 
