@@ -7,6 +7,24 @@ use ftps_scan::testbed::{closed_port, RawServer};
 use std::time::{Duration, Instant};
 use support::read_jsonl;
 
+/// Waits (at most 20 s) until `path` holds `lines` lines.
+async fn wait_for_lines(path: &std::path::Path, lines: usize) {
+    let started = Instant::now();
+    while std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < lines
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{} never held {lines} lines",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn interrupt_with(signal: &str) {
     // Slow endpoints (silent servers, 3 s each) behind fast ones (refused).
     let silent = RawServer::start(vec![]).await.unwrap();
@@ -44,19 +62,7 @@ async fn interrupt_with(signal: &str) {
         .spawn()
         .unwrap();
     // Wait for the fast rows, then interrupt while the slow ones are in flight.
-    let started = Instant::now();
-    while std::fs::read_to_string(&jsonl_path)
-        .unwrap_or_default()
-        .lines()
-        .count()
-        < 4
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no rows appeared"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_lines(&jsonl_path, 4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
@@ -266,19 +272,7 @@ async fn sort_input_keeps_finished_rows_through_sigkill() {
         command
     };
     let child = run(&["--read-timeout", "60"]).spawn().unwrap();
-    let started = Instant::now();
-    while std::fs::read_to_string(&spool)
-        .unwrap_or_default()
-        .lines()
-        .count()
-        < 6
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no rows spooled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_lines(&spool, 6).await;
     signal(&child, "KILL");
     let _ = wait_bounded(child, Duration::from_secs(10)).await;
     assert_eq!(

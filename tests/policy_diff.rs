@@ -225,33 +225,8 @@ async fn diff_of_two_real_runs() {
         ("old.csv", "new.csv"),
         ("old.csv", "new.jsonl"),
     ] {
-        let out = run_binary(vec![
-            s("diff"),
-            dir.path().join(old).display().to_string(),
-            dir.path().join(new).display().to_string(),
-            s("-f"),
-            s("csv"),
-        ])
-        .await;
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "something got worse ({old} vs {new})"
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let rows: Vec<(String, String, String, String)> = reader
-            .records()
-            .map(|r| {
-                let r = r.unwrap();
-                (
-                    r[0].to_string(),
-                    r[1].to_string(),
-                    r[4].to_string(),
-                    r[5].to_string(),
-                )
-            })
-            .collect();
+        let (code, rows, _) = diff_rows(&dir.path().join(old), &dir.path().join(new), &[]).await;
+        assert_eq!(code, 1, "something got worse ({old} vs {new})");
         let has = |kind: &str, target: &str| rows.iter().any(|r| r.0 == kind && r.1 == target);
         let changed = changing_addr.to_string();
         assert!(has("finding-new", &changed), "{rows:?}");
