@@ -28,6 +28,13 @@
 #           ftps-scan results counted by status, prot_c, data_tls and
 #           data_tls_reuse_required.
 #
+#   order   stalling endpoints (bench/silent_listener.py accepts and never
+#           speaks, so each endpoint waits ORDER_READ (1) s for a greeting):
+#           ORDER_HOSTS (250) addresses 127.2.x.y times ORDER_PORTS (20) ports
+#           from ORDER_BASE_PORT (30001), -c ORDER_C (2000), --per-host 2, the
+#           same endpoints sorted by host and shuffled; reports the ratio of
+#           the two wall times (1.0 = order-independent).
+#
 # Every figure printed: wall seconds, endpoints/second, the measured
 # program's CPU (user+sys from /usr/bin/time -v, children included) per
 # endpoint, and its peak RSS. Results also go to $WORK/results.tsv.
@@ -55,6 +62,11 @@ ROOT=$(dirname "$HERE")
 : "${STREAM_NS:=100000 1000000}"
 : "${STREAM_C:=$DEAD_C}"
 : "${STREAM_PORT:=21}"
+: "${ORDER_HOSTS:=250}"
+: "${ORDER_PORTS:=20}"
+: "${ORDER_BASE_PORT:=30001}"
+: "${ORDER_C:=2000}"
+: "${ORDER_READ:=1}"
 : "${FLEET_N:=1000}"
 : "${FLEET_PORT:=21021}"
 : "${FLEET_MODE:=explicit}"
@@ -69,7 +81,8 @@ ROOT=$(dirname "$HERE")
 : "${BENCH_NETNS:=auto}"
 : "${NOFILE:=20000}"
 
-BIN=$ROOT/target/release/ftps-scan
+# BIN=path measures another build (e.g. an older commit's) with the same cases.
+: "${BIN:=$ROOT/target/release/ftps-scan}"
 BASE=$ROOT/bench/baseline/target/release/bare-connect
 VENV=$WORK/sslyze-venv
 RESULTS=$WORK/results.tsv
@@ -309,6 +322,10 @@ case_stream() {
 VS_PID=""
 FLEET_DIR=""
 cleanup() {
+  if [[ -n ${ORDER_PID:-} ]]; then
+    kill "$ORDER_PID" 2>/dev/null || true
+    ORDER_PID=""
+  fi
   if [[ -n $VS_PID ]]; then
     kill -TERM -- "-$VS_PID" 2>/dev/null || true
     wait "$VS_PID" 2>/dev/null || true
@@ -472,6 +489,37 @@ EOF
 }
 
 # --------------------------------------------------------------------------
+# Case 4: input order, stalling endpoints
+# --------------------------------------------------------------------------
+case_order() {
+  say ""
+  local n=$((ORDER_HOSTS * ORDER_PORTS))
+  say "== case 4: $n stalling endpoints ($ORDER_HOSTS hosts x $ORDER_PORTS ports), -c $ORDER_C, --per-host 2, read timeout ${ORDER_READ}s"
+  local last=$((ORDER_BASE_PORT + ORDER_PORTS - 1)) p
+  for ((p = ORDER_BASE_PORT; p <= last; p++)); do
+    port_free "$p" || die "something listens on port $p; set ORDER_BASE_PORT"
+  done
+  python3 "$HERE/silent_listener.py" "$ORDER_BASE_PORT" "$ORDER_PORTS" &
+  ORDER_PID=$!
+  local i
+  for ((i = 0; i < 50; i++)); do port_free "$last" || break; sleep 0.1; done
+  local sorted=$WORK/order-by-host.txt shuffled=$WORK/order-shuffled.txt
+  awk -v h="$ORDER_HOSTS" -v np="$ORDER_PORTS" -v b="$ORDER_BASE_PORT" 'BEGIN{ for (i = 0; i < h; i++) for (j = 0; j < np; j++)
+    printf "127.2.%d.%d:%d\n", int(i / 250), i % 250 + 1, b + j }' >"$sorted"
+  shuf --random-source=<(yes) "$sorted" >"$shuffled"
+  measure "order-by-host" "$n" "$BIN" -q -f csv -o "$WORK/order.csv" -c "$ORDER_C" --per-host 2 --no-versions --read-timeout "$ORDER_READ" "$sorted"
+  local by_host=$LAST_WALL
+  say "   statuses: $(csv_statuses "$WORK/order.csv")"
+  measure "order-shuffled" "$n" "$BIN" -q -f csv -o "$WORK/order.csv" -c "$ORDER_C" --per-host 2 --no-versions --read-timeout "$ORDER_READ" "$shuffled"
+  local shuffled_wall=$LAST_WALL
+  say "   statuses: $(csv_statuses "$WORK/order.csv")"
+  say "   host-sorted / shuffled wall time: $(ratio "$by_host" "$shuffled_wall")"
+  kill "$ORDER_PID" 2>/dev/null || true
+  wait "$ORDER_PID" 2>/dev/null || true
+  rm -f "$WORK/order.csv" "$WORK/order.csv.run.json" "$sorted" "$shuffled"
+}
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 main() {
@@ -498,6 +546,7 @@ main() {
       dead) case_dead ;;
       stream) case_stream ;;
       fleet) case_fleet ;;
+      order) case_order ;;
       *) die "unknown case $c" ;;
     esac
   done

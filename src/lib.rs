@@ -20,6 +20,7 @@
 
 pub mod compare;
 pub mod demo;
+pub mod dispatch;
 pub mod ftp;
 pub mod policy;
 pub mod policy_file;

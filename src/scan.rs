@@ -275,8 +275,14 @@ pub async fn run_scan<I>(
         .filter(move |e| futures::future::ready(shard.is_none_or(|s| s.contains(e))));
     let endpoints = endpoints.take_until(stop.clone().stopped());
 
-    endpoints
-        .map(|endpoint| {
+    let endpoints = Box::pin(endpoints);
+    crate::dispatch::dispatch(
+        endpoints,
+        config.concurrency,
+        config.per_host_limit,
+        |endpoint: &Endpoint| endpoint.ip,
+        || stop.is_stopped(),
+        |endpoint| {
             let ctx = ctx.clone();
             let events = events.clone();
             let abandon = stop.clone().abandoned();
@@ -287,10 +293,9 @@ pub async fn run_scan<I>(
                 };
                 let _ = events.send(ScanEvent::Report(Box::new(report))).await;
             }
-        })
-        .buffer_unordered(config.concurrency.max(1))
-        .for_each(|()| async {})
-        .await;
+        },
+    )
+    .await;
     // After a stop the reader may be blocked on a source that has nothing
     // to say (a terminal, a slow producer): it is left behind, not awaited.
     if !stop.is_stopped() {
