@@ -34,6 +34,15 @@
 #           from ORDER_BASE_PORT (30001), -c ORDER_C (2000), --per-host 2, the
 #           same endpoints sorted by host and shuffled; reports the ratio of
 #           the two wall times (1.0 = order-independent).
+#   latency LAT_N (20) endpoints 127.3.0.x:FLEET_PORT, each through
+#           bench/delay_proxy.py (which adds a round-trip time to every
+#           request and reply, control and passive data connections alike)
+#           to one vsftpd on 127.0.0.1 (passive ports LAT_PASV_MIN (20000) and
+#           the next LAT_PASV_PORTS-1), the default scan at each RTT in
+#           LAT_RTTS ("0 50 100" ms); reports the median endpoint duration
+#           and the round trips on the critical path (the slope of the median
+#           duration between consecutive RTTs, e.g. (median at 100 ms -
+#           median at 50 ms) / 50).
 #
 # Every figure printed: wall seconds, endpoints/second, the measured
 # program's CPU (user+sys from /usr/bin/time -v, children included) per
@@ -67,6 +76,10 @@ ROOT=$(dirname "$HERE")
 : "${ORDER_BASE_PORT:=30001}"
 : "${ORDER_C:=2000}"
 : "${ORDER_READ:=1}"
+: "${LAT_N:=20}"
+: "${LAT_RTTS:=0 50 100}"
+: "${LAT_PASV_MIN:=20000}"
+: "${LAT_PASV_PORTS:=40}"
 : "${FLEET_N:=1000}"
 : "${FLEET_PORT:=21021}"
 : "${FLEET_MODE:=explicit}"
@@ -103,10 +116,10 @@ prepare() {
   if has_case dead; then
     timeout 900 cargo build --release --locked --manifest-path "$HERE/baseline/Cargo.toml" >&2
   fi
-  if has_case fleet; then
+  if has_case fleet || has_case latency; then
     find_vsftpd
     command -v openssl >/dev/null || die "openssl missing (apt-get install openssl)"
-    if ((SSLYZE_N > 0)) && [[ ! -x $VENV/bin/sslyze ]]; then
+    if has_case fleet && ((SSLYZE_N > 0)) && [[ ! -x $VENV/bin/sslyze ]]; then
       say "== pip install sslyze==$SSLYZE_VERSION into $VENV"
       python3 -m venv "$VENV"
       timeout 900 "$VENV/bin/pip" install -q "sslyze==$SSLYZE_VERSION" >&2
@@ -322,6 +335,10 @@ case_stream() {
 VS_PID=""
 FLEET_DIR=""
 cleanup() {
+  if [[ -n ${PROXY_PID:-} ]]; then
+    kill "$PROXY_PID" 2>/dev/null || true
+    PROXY_PID=""
+  fi
   if [[ -n ${ORDER_PID:-} ]]; then
     kill "$ORDER_PID" 2>/dev/null || true
     ORDER_PID=""
@@ -351,6 +368,7 @@ start_vsftpd() {
   # 3.0.3; set explicitly so a packaged default cannot cap the run (all
   # scanner connections come from 127.0.0.1).
   cat >"$FLEET_DIR/vsftpd.conf" <<EOF
+${VS_LISTEN_ADDRESS:+listen_address=$VS_LISTEN_ADDRESS}
 listen=YES
 listen_ipv6=NO
 listen_port=$FLEET_PORT
@@ -520,6 +538,51 @@ case_order() {
 }
 
 # --------------------------------------------------------------------------
+# Case 5: latency, the default scan through a delay proxy
+# --------------------------------------------------------------------------
+# median_duration FILE: the median duration_ms of a report's rows.
+median_duration() {
+  python3 - "$1" <<'EOF'
+import csv, sys
+d = sorted(int(r["duration_ms"]) for r in csv.DictReader(open(sys.argv[1], newline="")) if r.get("duration_ms"))
+print(d[len(d) // 2] if d else 0)
+EOF
+}
+
+case_latency() {
+  say ""
+  say "== case 5: $LAT_N FTPS endpoints 127.3.0.x:$FLEET_PORT through bench/delay_proxy.py to one vsftpd on 127.0.0.1, round-trip times: $LAT_RTTS ms"
+  local PASV_MIN=$LAT_PASV_MIN PASV_MAX=$((LAT_PASV_MIN + LAT_PASV_PORTS - 1)) VS_LISTEN_ADDRESS=127.0.0.1
+  start_vsftpd
+  local ports=("$FLEET_PORT") p
+  for ((p = PASV_MIN; p <= PASV_MAX; p++)); do ports+=("$p"); done
+  local file=$WORK/latency.txt
+  awk -v n="$LAT_N" -v p="$FLEET_PORT" 'BEGIN{ for (i = 0; i < n; i++) printf "127.3.0.%d:%d\n", 1 + i, p }' >"$file"
+  local rtt prev_rtt="" prev_median="" median i
+  for rtt in $LAT_RTTS; do
+    python3 "$HERE/delay_proxy.py" "$rtt" 127.0.0.1 127.3.0.1 "$LAT_N" "${ports[@]}" >"$WORK/proxy-$rtt.out" 2>&1 &
+    PROXY_PID=$!
+    for ((i = 0; i < 100; i++)); do grep -q ready "$WORK/proxy-$rtt.out" 2>/dev/null && break; sleep 0.1; done
+    grep -q ready "$WORK/proxy-$rtt.out" || die "delay proxy did not start: $(cat "$WORK/proxy-$rtt.out")"
+    measure "latency-rtt$rtt" "$LAT_N" "$BIN" -q -f csv -o "$WORK/latency.csv" -c "$LAT_N" "$file"
+    csv_counts "$WORK/latency.csv" >&2
+    median=$(median_duration "$WORK/latency.csv")
+    say "   rtt ${rtt} ms: median endpoint duration $median ms"
+    if [[ -n $prev_median ]] && ((rtt > prev_rtt)); then
+      # The slope of duration against RTT: round trips waited in sequence.
+      say "   round trips on the critical path per endpoint (median, ${prev_rtt} -> ${rtt} ms): $(awk -v a="$median" -v b="$prev_median" -v r="$((rtt - prev_rtt))" 'BEGIN{printf "%.1f", (a - b) / r}')"
+    fi
+    prev_rtt=$rtt prev_median=$median
+    printf 'latency\trtt=%s\tmedian_ms=%s\n' "$rtt" "$median" >>"$RESULTS"
+    kill "$PROXY_PID" 2>/dev/null || true
+    wait "$PROXY_PID" 2>/dev/null || true
+    PROXY_PID=""
+  done
+  rm -f "$WORK/latency.csv" "$WORK/latency.csv.run.json" "$file"
+  cleanup
+}
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 main() {
@@ -532,7 +595,7 @@ main() {
     [[ $BENCH_NETNS == 0 ]] || say "bench: cannot unshare --net; running in the host namespace"
   else
     ip link set lo up
-    if has_case fleet; then find_vsftpd; fi
+    if has_case fleet || has_case latency; then find_vsftpd; fi
   fi
   trap cleanup EXIT
   trap 'exit 130' INT TERM
@@ -547,6 +610,7 @@ main() {
       stream) case_stream ;;
       fleet) case_fleet ;;
       order) case_order ;;
+      latency) case_latency ;;
       *) die "unknown case $c" ;;
     esac
   done

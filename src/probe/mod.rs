@@ -98,14 +98,6 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             // Versions are probed wherever TLS was on offer: an FTPS session,
             // a failed handshake (perhaps legacy-only), or a TLS service on
             // the implicit port that does not greet like FTP.
-            // The cleartext-login check runs on its own plain connection,
-            // after the main session has closed (one host slot at a time).
-            let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
-            if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
-                let mut posture = report.posture.take().unwrap_or_default();
-                posture::check_cleartext_login(addr, ctx, &mut posture).await;
-                report.posture = Some(posture);
-            }
             let did_tls = match &result {
                 Ok(()) => true,
                 Err(f) => {
@@ -121,17 +113,42 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                     ClientCert::None
                 });
             }
+            // After the main session has closed: the cleartext-login check
+            // on its own plain connection, and the version probes, side by
+            // side (each connection takes a host slot, so the per-host cap
+            // still holds; in sequence they cost two or three round trips
+            // more per endpoint).
+            let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
+            let cleartext = async {
+                if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
+                    let mut posture = report.posture.take().unwrap_or_default();
+                    posture::check_cleartext_login(addr, ctx, &mut posture).await;
+                    Some(posture)
+                } else {
+                    None
+                }
+            };
+            let versions = async {
+                if ctx.config.versions && did_tls {
+                    let plan = crate::tls::versions::VersionPlan {
+                        opener: session::Opener::new(&ctx.connector, &ctx.config.timeouts),
+                        addr,
+                        mode: endpoint.mode,
+                        sni: endpoint.host.as_ref().map(|h| h.to_string()),
+                        probe_timeout: ctx.config.timeouts.tls,
+                        ciphers: ctx.config.ciphers,
+                    };
+                    Some(crate::tls::versions::probe_versions(&plan).await)
+                } else {
+                    None
+                }
+            };
+            let (posture, versions) = tokio::join!(cleartext, versions);
+            if let Some(posture) = posture {
+                report.posture = Some(posture);
+            }
             let mut legacy_chain = None;
-            if ctx.config.versions && did_tls {
-                let plan = crate::tls::versions::VersionPlan {
-                    opener: session::Opener::new(&ctx.connector, &ctx.config.timeouts),
-                    addr,
-                    mode: endpoint.mode,
-                    sni: endpoint.host.as_ref().map(|h| h.to_string()),
-                    probe_timeout: ctx.config.timeouts.tls,
-                    ciphers: ctx.config.ciphers,
-                };
-                let (versions, chain) = crate::tls::versions::probe_versions(&plan).await;
+            if let Some((versions, chain)) = versions {
                 report.versions = Some(versions);
                 legacy_chain = chain;
             }
