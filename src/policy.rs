@@ -401,7 +401,10 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         if p.cleartext_after_auth == Some(CleartextAfterAuth::Accepted) {
             out.push((
                 "cleartext-after-auth",
-                reply_or(&p.cleartext_after_auth_reply, &p.cleartext_after_auth_reason),
+                reply_or(
+                    &p.cleartext_after_auth_reply,
+                    &p.cleartext_after_auth_reason,
+                ),
             ));
         }
         if p.ftp_bounce == Some(FtpBounce::Accepted) {

@@ -89,8 +89,15 @@ async fn a_server_that_answers_in_clear_after_the_234_is_caught() {
     let r = scan_one(&format!("ftp://{}", server.addr), config(&pki)).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(p.cleartext_after_auth.map(|v| v.as_str()), Some("accepted"));
-    assert_eq!(p.cleartext_after_auth_reply.as_ref().map(|x| x.code), Some(211));
-    assert_eq!(server.log().cleartext_after_auth, 1, "one connection for it");
+    assert_eq!(
+        p.cleartext_after_auth_reply.as_ref().map(|x| x.code),
+        Some(211)
+    );
+    assert_eq!(
+        server.log().cleartext_after_auth,
+        1,
+        "one connection for it"
+    );
     // Only FEAT went in clear after the 234: no USER, no PASS.
     let log = server.log();
     let clear: Vec<&str> = log
@@ -108,7 +115,10 @@ async fn a_server_that_answers_in_clear_after_the_234_is_caught() {
     assert!(findings(&r).contains(&"cleartext-after-auth".to_string()));
     assert_eq!(path(&r), "cleartext-possible");
     assert!(
-        r.transfer_path_reason.as_deref().unwrap().contains("after AUTH TLS"),
+        r.transfer_path_reason
+            .as_deref()
+            .unwrap()
+            .contains("after AUTH TLS"),
         "{:?}",
         r.transfer_path_reason
     );
@@ -127,10 +137,18 @@ async fn ccc_accepted_is_established_in_clear_after_a_clean_tls_shutdown() {
     .await;
     let r = scan_one(&format!("ftp://{}", server.addr), config(&pki)).await;
     let p = r.posture.clone().unwrap();
-    assert_eq!(p.ccc.map(|v| v.as_str()), Some("accepted"), "{:?}", p.ccc_reason);
+    assert_eq!(
+        p.ccc.map(|v| v.as_str()),
+        Some("accepted"),
+        "{:?}",
+        p.ccc_reason
+    );
     assert_eq!(p.ccc_reply.as_ref().map(|x| x.code), Some(200));
     assert!(
-        p.ccc_reason.as_deref().unwrap().contains("close_notify both ways"),
+        p.ccc_reason
+            .as_deref()
+            .unwrap()
+            .contains("close_notify both ways"),
         "{:?}",
         p.ccc_reason
     );
@@ -190,7 +208,10 @@ async fn ftp_bounce_accepted_is_seen_by_the_third_party_and_no_data_command_foll
             "PORT" | "EPRT" => pending_foreign = true,
             "PASV" | "EPSV" => pending_foreign = false,
             "LIST" | "NLST" | "RETR" | "STOR" | "MLSD" => {
-                assert!(!pending_foreign, "data command after a foreign PORT: {lines:?}")
+                assert!(
+                    !pending_foreign,
+                    "data command after a foreign PORT: {lines:?}"
+                )
             }
             _ => {}
         }
@@ -235,7 +256,10 @@ async fn broken_and_not_assessed_paths_say_why() {
     let r = scan_one(&format!("ftp://{}", closed.addr), config(&pki)).await;
     assert_eq!(path(&r), "broken", "{:?}", r.transfer_path_reason);
     assert!(
-        r.transfer_path_reason.as_deref().unwrap().contains("passive port"),
+        r.transfer_path_reason
+            .as_deref()
+            .unwrap()
+            .contains("passive port"),
         "{:?}",
         r.transfer_path_reason
     );
@@ -245,14 +269,21 @@ async fn broken_and_not_assessed_paths_say_why() {
     no_data.posture.data = false;
     let r = scan_one(&format!("ftp://{}", fine.addr), no_data).await;
     assert_eq!(path(&r), "not-assessed");
-    assert!(r.transfer_path_reason.as_deref().unwrap().contains("--no-data"));
+    assert!(r
+        .transfer_path_reason
+        .as_deref()
+        .unwrap()
+        .contains("--no-data"));
 
     let plain = TestServer::start(ServerSpec::default()).await.unwrap();
     let r = scan_one(&format!("ftp://{}", plain.addr), config(&pki)).await;
     assert_eq!(r.status, Status::NoTls);
     assert_eq!(path(&r), "broken");
     // No TLS agreed: the cleartext-after-auth check is not made.
-    assert_eq!(r.posture.as_ref().and_then(|p| p.cleartext_after_auth), None);
+    assert_eq!(
+        r.posture.as_ref().and_then(|p| p.cleartext_after_auth),
+        None
+    );
 
     let dead = ftps_scan::testbed::closed_port().await.unwrap();
     let r = scan_one(&format!("ftp://{dead}"), config(&pki)).await;
@@ -288,7 +319,10 @@ async fn the_new_columns_reach_the_csv_and_the_table() {
     .await;
     assert_eq!(code, Some(0), "medium findings only: {row:?}");
     assert_eq!(row["transfer_path"], "cleartext-possible");
-    assert!(row["transfer_path_reason"].contains("commands after CCC"), "{row:?}");
+    assert!(
+        row["transfer_path_reason"].contains("commands after CCC"),
+        "{row:?}"
+    );
     assert_eq!(row["auth_tls_in_feat"], "yes");
     assert_eq!(row["cleartext_after_auth"], "refused");
     assert!(!row["cleartext_after_auth_reply"].is_empty());
@@ -298,7 +332,10 @@ async fn the_new_columns_reach_the_csv_and_the_table() {
     assert_eq!(row["ccc_reply"], "200 Clearing control channel protection");
     assert_eq!(row["mode_detected"], "no");
     let ids = row["findings"].split(';').collect::<Vec<_>>();
-    assert!(ids.contains(&"ftp-bounce") && ids.contains(&"ccc-accepted"), "{ids:?}");
+    assert!(
+        ids.contains(&"ftp-bounce") && ids.contains(&"ccc-accepted"),
+        "{ids:?}"
+    );
     assert_eq!(
         report.posture.unwrap().ftp_bounce_address,
         Some(third.addr.to_string()),
@@ -315,7 +352,10 @@ async fn the_new_columns_reach_the_csv_and_the_table() {
     .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.lines().next().unwrap().contains("TRANSFER"), "{stdout}\n{stderr}");
+    assert!(
+        stdout.lines().next().unwrap().contains("TRANSFER"),
+        "{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("cleartext-possible"), "{stdout}");
     assert!(
         stderr.contains("transfer paths: cleartext-possible 1"),

@@ -105,7 +105,11 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
                 let mut posture = report.posture.take().unwrap_or_default();
                 posture::check_cleartext_login(addr, ctx, &mut posture).await;
-                let agreed = report.ftp.auth_tls_reply.as_ref().is_some_and(|a| a.code == 234)
+                let agreed = report
+                    .ftp
+                    .auth_tls_reply
+                    .as_ref()
+                    .is_some_and(|a| a.code == 234)
                     || report
                         .ftp
                         .auth_ssl_reply

@@ -417,8 +417,7 @@ pub async fn check_cleartext_after_auth(
     {
         Ok((control, greeting)) if greeting.code == 220 => control,
         Ok((_, greeting)) => {
-            posture.cleartext_after_auth_reason =
-                Some(format!("not checked: greeting {greeting}"));
+            posture.cleartext_after_auth_reason = Some(format!("not checked: greeting {greeting}"));
             return;
         }
         Err(f) => {
@@ -448,18 +447,22 @@ pub async fn check_cleartext_after_auth(
 }
 
 /// What the answer to a cleartext `FEAT` after the `234` means.
-fn judge_cleartext_after_auth(
-    answer: &Result<Reply, FtpError>,
-) -> (CleartextAfterAuth, String) {
+fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAfterAuth, String) {
     use crate::ftp::control::FtpErrorKind;
     match answer {
         Ok(reply) if reply.class() == 2 => (
             CleartextAfterAuth::Accepted,
-            format!("after the 234, FEAT in clear was answered in clear: {}", reply.code),
+            format!(
+                "after the 234, FEAT in clear was answered in clear: {}",
+                reply.code
+            ),
         ),
         Ok(reply) => (
             CleartextAfterAuth::Refused,
-            format!("after the 234, FEAT in clear got an error in clear: {}", reply.code),
+            format!(
+                "after the 234, FEAT in clear got an error in clear: {}",
+                reply.code
+            ),
         ),
         Err(e) => (
             CleartextAfterAuth::Refused,
@@ -565,12 +568,14 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
         check_protected_data(control, &session, ctx, posture).await?;
     }
     check_cleartext_data(control, &session, ctx, posture).await?;
-    // Before the session-reuse check, which can end the session; after the
-    // data checks, so a PORT the server took cannot touch them.
-    check_bounce(control, session.addr, ctx, posture).await?;
     if private_ok {
         ask(control, "PROT P", Phase::Protection, ctx).await?;
     }
+    // After PROT P again (pyftpdlib with tls_data_required refuses PORT
+    // under PROT C, which says nothing about bounce), after the data
+    // checks (a PORT the server took cannot touch them), and before the
+    // session-reuse check, which can end the session.
+    check_bounce(control, session.addr, ctx, posture).await?;
     // Last, because vsftpd ends the whole session when it refuses a fresh
     // data-channel session (after its `522`).
     if data && private_ok && posture.data_tls_reuse_required.is_none() {
@@ -600,7 +605,13 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut accepted = false;
     if let (IpAddr::V4(v4), false) = (target.ip(), ipv6_peer(addr)) {
-        let reply = ask(control, &port_command(v4, target.port()), Phase::Bounce, ctx).await?;
+        let reply = ask(
+            control,
+            &port_command(v4, target.port()),
+            Phase::Bounce,
+            ctx,
+        )
+        .await?;
         accepted |= reply.class() == 2;
         posture.ftp_bounce_port_reply = Some(reply);
     }

@@ -21,9 +21,7 @@ pub fn judge(r: &EndpointReport, data: bool) -> (TransferPath, String) {
     match r.status {
         Status::Ok => {}
         Status::NoTls => return (Broken, format!("no TLS: {}", why(&r.error))),
-        Status::TlsFailed => {
-            return (Broken, format!("TLS handshake failed: {}", why(&r.error)))
-        }
+        Status::TlsFailed => return (Broken, format!("TLS handshake failed: {}", why(&r.error))),
         Status::ClientCertRequired => {
             return (
                 Broken,
@@ -142,7 +140,11 @@ fn judge_cleartext(p: &Posture, mode: Mode) -> (TransferPath, String) {
         TransferPath::Protected,
         format!(
             "protected transfer works{reuse}; cleartext {}data refused",
-            if mode == Mode::Explicit { "login and " } else { "" }
+            if mode == Mode::Explicit {
+                "login and "
+            } else {
+                ""
+            }
         ),
     )
 }

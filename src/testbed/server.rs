@@ -437,10 +437,12 @@ async fn serve(
                     let mut first = [0u8; 1];
                     let peeked = match leftover.first() {
                         Some(b) => Some(*b),
-                        None => match tokio::time::timeout(DATA_WAIT, stream.peek(&mut first)).await {
-                            Ok(Ok(1)) => first.first().copied(),
-                            _ => None,
-                        },
+                        None => {
+                            match tokio::time::timeout(DATA_WAIT, stream.peek(&mut first)).await {
+                                Ok(Ok(1)) => first.first().copied(),
+                                _ => None,
+                            }
+                        }
                     };
                     if peeked.is_some_and(|b| b != 0x16) {
                         if let Ok(mut l) = session.log.lock() {
@@ -861,7 +863,8 @@ impl Session {
                     }
                 }
                 "CCC" if self.secure && self.logged_in && self.spec.allow_ccc => {
-                    conn.reply("200 Clearing control channel protection").await?;
+                    conn.reply("200 Clearing control channel protection")
+                        .await?;
                     return Ok(Next::Clear);
                 }
                 "PORT" | "EPRT" if !self.logged_in => {
@@ -897,7 +900,8 @@ impl Session {
                                     }
                                 }
                             }
-                            conn.reply(&format!("200 {verb} command successful.")).await?
+                            conn.reply(&format!("200 {verb} command successful."))
+                                .await?
                         }
                     }
                 }
@@ -1210,10 +1214,7 @@ mod tests {
             parse_eprt_argument("|1|127.0.0.2|40005|"),
             Some(SocketAddr::from(([127, 0, 0, 2], 40005)))
         );
-        assert_eq!(
-            parse_eprt_argument("|2|::1|21|"),
-            "[::1]:21".parse().ok()
-        );
+        assert_eq!(parse_eprt_argument("|2|::1|21|"), "[::1]:21".parse().ok());
         assert_eq!(parse_eprt_argument("|2|127.0.0.2|21|"), None);
         assert_eq!(parse_eprt_argument("|1|127.0.0.2|"), None);
     }
