@@ -16,7 +16,6 @@ mod support;
 use ftps_scan::policy::Verdict;
 use ftps_scan::testbed::{CertKind, TestPki};
 use ftps_scan::{EndpointReport, Mode, Status};
-use std::process::Command;
 use support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 
 use ServerKind::{Proftpd, PureFtpd, Vsftpd};
@@ -1367,7 +1366,8 @@ const FACTS: &[Fact] = &[
         spec: RealSpec::new(FtpSrv),
         prot_c: Some(("refused", 536)),
         resumed: Some(false),
-        findings: &["cleartext-login-allowed", "cleartext-after-auth"],
+        // Its cleartext-after-auth answer depends on timing (see check_fact).
+        findings: &["cleartext-login-allowed"],
         cleartext_after_auth: Some("accepted"),
         ..FACT
     },
@@ -1681,11 +1681,27 @@ fn check_fact(f: &Fact, pki: &TestPki) {
         "transfer_path ({:?}) {ctx}",
         r.transfer_path_reason
     );
-    assert_eq!(
-        p.cleartext_after_auth.map(|v| v.as_str()),
-        f.cleartext_after_auth,
-        "cleartext after AUTH {ctx}"
-    );
+    // ftp-srv wraps its socket in TLS a moment after its 234 (the AUTH TLS
+    // race): a FEAT that arrives before then is answered in clear (211), one
+    // that arrives after meets TLS and a close. Which one depends on the
+    // machine's load, so either is accepted there, each with its evidence.
+    let racy = f.spec.server == FtpSrv && !f.spec.implicit;
+    let after_auth = p.cleartext_after_auth.map(|v| v.as_str());
+    if racy && after_auth == Some("accepted") {
+        assert_eq!(
+            p.cleartext_after_auth_reply.as_ref().map(|x| x.code),
+            Some(211),
+            "{ctx}"
+        );
+    } else if racy {
+        assert_eq!(after_auth, Some("refused"), "{ctx}");
+        assert!(p.cleartext_after_auth_reply.is_none(), "{ctx}");
+    } else {
+        assert_eq!(
+            after_auth, f.cleartext_after_auth,
+            "cleartext after AUTH {ctx}"
+        );
+    }
     assert_eq!(
         p.ccc.map(|v| v.as_str()),
         f.ccc,
@@ -1704,6 +1720,9 @@ fn check_fact(f: &Fact, pki: &TestPki) {
     );
     let mut ids: Vec<&str> = r.findings.iter().map(|x| x.id.as_str()).collect();
     let mut want = f.findings.to_vec();
+    if racy && after_auth == Some("accepted") {
+        want.push("cleartext-after-auth");
+    }
     ids.sort_unstable();
     want.sort_unstable();
     assert_eq!(ids, want, "findings {ctx}");

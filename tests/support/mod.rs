@@ -136,6 +136,13 @@ pub async fn start_tls_server(
         .unwrap()
 }
 
+/// The finding ids the default policy raises on `r` (today's date).
+pub fn finding_ids(r: &EndpointReport) -> Vec<String> {
+    let mut r = r.clone();
+    ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
+    r.findings.into_iter().map(|f| f.id).collect()
+}
+
 /// [`quick_config`] trusting `pki`, without the version probes.
 pub fn posture_config(pki: &ftps_scan::testbed::TestPki) -> ScanConfig {
     let mut c = quick_config(pki.trust_store());
