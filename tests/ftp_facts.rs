@@ -328,7 +328,6 @@ async fn the_new_columns_reach_the_csv_and_the_table() {
     assert_eq!(row["ftp_bounce_reply"], "200 PORT command successful.");
     assert_eq!(row["ccc"], "accepted");
     assert_eq!(row["ccc_reply"], "200 Clearing control channel protection");
-    assert_eq!(row["mode_detected"], "no");
     let ids = row["findings"].split(';').collect::<Vec<_>>();
     assert!(
         ids.contains(&"ftp-bounce") && ids.contains(&"ccc-accepted"),

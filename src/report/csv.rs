@@ -88,7 +88,6 @@ pub const COLUMNS: &[&str] = &[
     "ftp_bounce_reply",
     "ccc",
     "ccc_reply",
-    "mode_detected",
 ];
 
 /// The cells of one report, in [`COLUMNS`] order.
@@ -226,7 +225,6 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
         })),
         p_fact(|p| p.ccc.map(|x| x.as_str())),
         reply_cell(posture.and_then(|p| p.ccc_reply.as_ref())),
-        yes_no(Some(r.mode_detected)),
     ];
     debug_assert_eq!(cells.len(), COLUMNS.len());
     cells

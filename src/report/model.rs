@@ -215,11 +215,6 @@ pub struct EndpointReport {
     pub transfer_path: Option<crate::probe::posture::TransferPath>,
     #[serde(default)]
     pub transfer_path_reason: Option<String>,
-    /// Whether `mode` was found by `--mode auto` (what answered on the
-    /// port: a greeting, or silence until a ClientHello) rather than
-    /// given by the port number, the URL scheme or `--mode`.
-    #[serde(default)]
-    pub mode_detected: bool,
     pub verdict: Option<crate::policy::Verdict>,
     #[serde(default)]
     pub findings: Vec<crate::policy::Finding>,
