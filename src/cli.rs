@@ -162,6 +162,14 @@ pub struct ScanArgs {
     #[arg(long, requires = "user")]
     pub send_password_unverified: bool,
 
+    /// The third-party address (IP:PORT) that PORT and EPRT name in the FTP
+    /// bounce check. Default 192.0.2.1:40021 (TEST-NET-1, RFC 5737: routed
+    /// nowhere), because some servers connect to a PORT address at once;
+    /// also read from FTPS_SCAN_BOUNCE_ADDRESS. Use an address you own and
+    /// watch, never someone else's.
+    #[arg(long, value_name = "IP:PORT")]
+    pub bounce_address: Option<std::net::SocketAddr>,
+
     /// Scan only shard K of N (0-based): N runs with K = 0..N-1 cover every
     /// endpoint exactly once.
     #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "shards")]
@@ -300,6 +308,9 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
     Shard::parse(s)
 }
 
+/// The environment variable read when `--bounce-address` is not given.
+pub const BOUNCE_ADDRESS_VAR: &str = "FTPS_SCAN_BOUNCE_ADDRESS";
+
 /// Environment variables a shard index is read from, in order.
 pub const SHARD_INDEX_VARS: [&str; 3] = [
     "FTPS_SCAN_SHARD_INDEX",
@@ -383,6 +394,20 @@ impl ScanArgs {
         })
     }
 
+    /// `--bounce-address`, else `FTPS_SCAN_BOUNCE_ADDRESS`, else the
+    /// TEST-NET-1 default.
+    pub fn bounce_address(&self) -> Result<std::net::SocketAddr> {
+        if let Some(addr) = self.bounce_address {
+            return Ok(addr);
+        }
+        match std::env::var(BOUNCE_ADDRESS_VAR) {
+            Ok(value) => value.trim().parse().map_err(|_| {
+                anyhow::anyhow!("{BOUNCE_ADDRESS_VAR}={value:?} is not an IP:PORT address")
+            }),
+            Err(_) => Ok(ftps_scan::probe::posture::DEFAULT_BOUNCE_ADDRESS),
+        }
+    }
+
     pub fn config(&self, trust: TrustStore) -> Result<ScanConfig> {
         if self.list {
             bail!("--list was removed: the data channel is now checked by default (--no-data skips it)");
@@ -394,6 +419,7 @@ impl ScanArgs {
             follow_pasv_address: self.follow_pasv,
             data: !self.no_data,
             send_password_unverified: self.send_password_unverified,
+            bounce_address: self.bounce_address()?,
         };
         // `--ports 21,990,21` scans 21 once; the first mention keeps its place.
         let mut ports: Vec<u16> = Vec::with_capacity(self.ports.len());

@@ -82,6 +82,10 @@ pub const EVIDENCE: &[(&str, &[&str])] = &[
     ("data-tls-failed", &["data_tls"]),
     ("data-tls-reuse-required", &["data_tls_reuse_required"]),
     ("client-cert-required", &["client_cert"]),
+    ("cleartext-after-auth", &["cleartext_after_auth"]),
+    ("ftp-bounce", &["ftp_bounce"]),
+    ("ccc-accepted", &["ccc"]),
+    ("auth-not-advertised", &["auth_tls_in_feat"]),
 ];
 
 /// Statuses of an endpoint that answered (its status-level findings, such

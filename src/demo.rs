@@ -5,7 +5,9 @@
 //! scanner reports on each kind of endpoint without touching any network
 //! beyond loopback.
 
-use crate::testbed::{closed_port, server_config, CertKind, ServerSpec, TestPki, TestServer};
+use crate::testbed::{
+    closed_port, server_config, CertKind, ServerSpec, TestPki, TestServer, Witness,
+};
 use crate::tls::trust::TrustStore;
 
 /// The demo endpoints, alive as long as this value is.
@@ -16,6 +18,9 @@ pub struct DemoFleet {
     /// Trusts the demo CA only, so the valid certificates come out trusted.
     pub trust: TrustStore,
     pub ca_pem: String,
+    /// The FTP bounce check's third party: a listener on loopback
+    /// (127.0.0.2), so the demo sends nothing beyond 127.0.0.0/8.
+    pub bounce: Witness,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +109,7 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         targets.push((format!("{mode_hint}{}", server.addr), what));
         servers.push(server);
     }
+    let bounce = Witness::start(std::net::IpAddr::from([127, 0, 0, 2])).await?;
     let dead = closed_port().await?;
     targets.push((format!("ftp://{dead}"), "nothing listening"));
     Ok(DemoFleet {
@@ -111,5 +117,6 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         targets,
         trust: pki.trust_store(),
         ca_pem: pki.ca_pem().to_string(),
+        bounce,
     })
 }

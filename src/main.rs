@@ -211,6 +211,7 @@ async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
         .map(|(t, _)| InputSource::Literal(t.clone()))
         .collect();
     let mut config = ScanConfig::new(fleet.trust.clone());
+    config.posture.bounce_address = fleet.bounce.addr;
     config.timeouts.connect = Duration::from_secs(2);
     config.timeouts.read = Duration::from_secs(5);
     config.timeouts.tls = Duration::from_secs(5);

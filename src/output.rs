@@ -343,6 +343,8 @@ pub struct Tally {
     /// assessment stopped still fails the run).
     pub findings_verdicts: BTreeMap<Verdict, u64>,
     pub findings: BTreeMap<String, u64>,
+    /// Endpoints by `transfer_path`.
+    pub transfer_paths: BTreeMap<&'static str, u64>,
     pub interrupted: Option<&'static str>,
 }
 
@@ -359,6 +361,9 @@ impl Tally {
             .or_default() += 1;
         for f in &report.findings {
             *self.findings.entry(f.id.clone()).or_default() += 1;
+        }
+        if let Some(path) = report.transfer_path {
+            *self.transfer_paths.entry(path.as_str()).or_default() += 1;
         }
     }
 
@@ -394,6 +399,14 @@ impl Tally {
                 verdicts.join(", ")
             },
         );
+        if !self.transfer_paths.is_empty() {
+            let paths: Vec<String> = self
+                .transfer_paths
+                .iter()
+                .map(|(p, n)| format!("{p} {n}"))
+                .collect();
+            line.push_str(&format!("; transfer paths: {}", paths.join(", ")));
+        }
         if !top.is_empty() {
             line.push_str(&format!("; top findings: {}", top.join(", ")));
         }

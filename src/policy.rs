@@ -120,6 +120,10 @@ pub const CATALOG: &[FindingKind] = &[
     FindingKind { id: "passive-port-unreachable", severity: Severity::Medium, summary: "the advertised passive port cannot be reached (firewall passive range)", standard: "" },
     FindingKind { id: "client-cert-required", severity: Severity::Info, summary: "the server requires a TLS client certificate (mTLS); the scanner has none, so the FTP posture behind the handshake was not assessed", standard: "" },
     FindingKind { id: "data-tls-reuse-required", severity: Severity::Info, summary: "a data connection on a fresh TLS session is refused: clients without TLS session reuse (Python's ftplib, many scripts) cannot transfer", standard: "RFC 4217 section 10.2" },
+    FindingKind { id: "cleartext-after-auth", severity: Severity::High, summary: "after agreeing to TLS (234 to AUTH TLS) the server answers a command sent in clear: a man in the middle can strip TLS and the client goes on in clear", standard: "RFC 4217 section 4; Nessus plugin 57272" },
+    FindingKind { id: "ftp-bounce", severity: Severity::Medium, summary: "PORT or EPRT naming a third-party address is accepted: the server would open data connections to other hosts (FTP bounce)", standard: "RFC 2577 section 3; CVE-1999-0017" },
+    FindingKind { id: "ccc-accepted", severity: Severity::Medium, summary: "CCC accepted after login: the control channel drops TLS, and commands (with some clients credentials) then travel in clear", standard: "RFC 4217 section 6; PCI DSS 4.0 req. 4.2.1" },
+    FindingKind { id: "auth-not-advertised", severity: Severity::Info, summary: "FEAT does not list AUTH TLS, yet AUTH TLS is accepted: clients and scanners that trust FEAT (testssl.sh) report no FTPS here", standard: "RFC 4217 section 4; RFC 2389" },
     FindingKind { id: "data-tls-failed", severity: Severity::Medium, summary: "no TLS session could be set up on the data channel after PROT P", standard: "RFC 4217 section 10" },
 ];
 
@@ -329,7 +333,9 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         }
     }
     if let Some(p) = &r.posture {
-        use crate::probe::posture::{CleartextLogin, DataTls, PassivePort, ProtC};
+        use crate::probe::posture::{
+            Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, ProtC,
+        };
         if p.cleartext_login == Some(CleartextLogin::Allowed) {
             out.push((
                 "cleartext-login-allowed",
@@ -392,14 +398,62 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
                 p.data_tls_reply.clone().unwrap_or_default(),
             ));
         }
+        if p.cleartext_after_auth == Some(CleartextAfterAuth::Accepted) {
+            out.push((
+                "cleartext-after-auth",
+                reply_or(
+                    &p.cleartext_after_auth_reply,
+                    &p.cleartext_after_auth_reason,
+                ),
+            ));
+        }
+        if p.ftp_bounce == Some(FtpBounce::Accepted) {
+            let accepted: Vec<String> = [&p.ftp_bounce_port_reply, &p.ftp_bounce_eprt_reply]
+                .into_iter()
+                .flatten()
+                .filter(|x| x.class() == 2)
+                .map(|x| x.to_string())
+                .collect();
+            out.push((
+                "ftp-bounce",
+                format!(
+                    "{} accepted: {}",
+                    p.ftp_bounce_address.clone().unwrap_or_default(),
+                    accepted.join("; ")
+                ),
+            ));
+        }
+        if p.ccc == Some(Ccc::Accepted) {
+            out.push(("ccc-accepted", reply_or(&p.ccc_reply, &p.ccc_reason)));
+        }
+    }
+    if r.mode == Mode::Explicit
+        && r.ftp.auth_tls_in_feat == Some(false)
+        && r.ftp.auth_tls_reply.as_ref().is_some_and(|a| a.code == 234)
+    {
+        out.push((
+            "auth-not-advertised",
+            "FEAT lacks AUTH TLS; AUTH TLS answered 234".into(),
+        ));
     }
     out
+}
+
+/// A reply's text, else the reason.
+fn reply_or(reply: &Option<crate::ftp::Reply>, reason: &Option<String>) -> String {
+    reply
+        .as_ref()
+        .map(|x| x.to_string())
+        .or_else(|| reason.clone())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::posture::{CleartextLogin, DataTls, PassivePort, Posture, ProtC};
+    use crate::probe::posture::{
+        Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, Posture, ProtC,
+    };
     use crate::report::Phase;
     use crate::tls::cert::CertificateReport;
     use crate::tls::versions::{VersionReport, VersionResult};
@@ -605,6 +659,29 @@ mod tests {
                 if let Some(p) = r.posture.as_mut() {
                     p.data_tls = Some(DataTls::Failed);
                 }
+            }),
+            ("cleartext-after-auth", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.cleartext_after_auth = Some(CleartextAfterAuth::Accepted);
+                }
+            }),
+            ("ftp-bounce", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.ftp_bounce = Some(FtpBounce::Accepted);
+                }
+            }),
+            ("ccc-accepted", |r| {
+                if let Some(p) = r.posture.as_mut() {
+                    p.ccc = Some(Ccc::Accepted);
+                }
+            }),
+            ("auth-not-advertised", |r| {
+                r.ftp.auth_tls_in_feat = Some(false);
+                r.ftp.auth_tls_reply = Some(crate::ftp::Reply {
+                    code: 234,
+                    lines: vec!["Proceed with negotiation.".into()],
+                    truncated: false,
+                });
             }),
         ];
         for (id, tweak) in &cases {

@@ -346,7 +346,7 @@ async fn stdin_targets_and_sorted_csv_on_stdout() {
     let dead_b = closed_port().await.unwrap();
     let output = tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+        let mut child = support::binary_command()
             .args(["-", "-f", "csv", "--sort", "input", "-q"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -27,9 +27,7 @@ fn config(pki: &TestPki) -> ScanConfig {
 }
 
 fn findings(r: &EndpointReport) -> Vec<String> {
-    let mut r = r.clone();
-    ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
-    r.findings.into_iter().map(|f| f.id).collect()
+    support::finding_ids(r)
 }
 
 /// The cleartext transfers the server saw: only a path that does not exist.

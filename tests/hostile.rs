@@ -244,6 +244,13 @@ async fn bad_passive(pasv: &str, epsv: &str) -> EndpointReport {
         Step::Send(b"536 no PROT C\r\n".to_vec()),
         Step::ReadLine,
         Step::Send(b"200 PROT P\r\n".to_vec()),
+        // The bounce check (PORT, EPRT) and CCC, refused.
+        Step::ReadLine,
+        Step::Send(b"500 Illegal PORT command.\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"500 Illegal EPRT command.\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"502 CCC not implemented.\r\n".to_vec()),
         Step::ReadLine,
         Step::Send(b"221 bye\r\n".to_vec()),
     ]);

@@ -40,7 +40,7 @@ async fn interrupt_with(signal: &str) {
     std::fs::write(&targets, lines).unwrap();
     let csv_path = dir.path().join("out.csv");
     let jsonl_path = dir.path().join("out.jsonl");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+    let child = support::binary_command()
         .arg(&targets)
         .args([
             "-c",

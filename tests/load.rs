@@ -71,7 +71,7 @@ async fn five_thousand_endpoints_one_row_each() {
     let file = dir.path().join("targets.txt");
     std::fs::write(&file, targets.join("\n")).unwrap();
     let jsonl = dir.path().join("out.jsonl");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+    let child = support::binary_command()
         .arg(&file)
         .args([
             "-c",

@@ -911,7 +911,7 @@ fn scanner_digest() {
         let target = format!("{scheme}://{}", server.addr);
         std::fs::write(dir.path().join("targets.txt"), format!("{target}\n")).unwrap();
         std::fs::write(dir.path().join("ca.pem"), pki.ca_pem()).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+        let out = support::binary_command()
             .arg(dir.path().join("targets.txt"))
             .args(["--format", "jsonl", "--quiet", "--ca-file"])
             .arg(dir.path().join("ca.pem"))

@@ -34,6 +34,11 @@ pub async fn run(
         report.ftp.banner = Some(greeting.clone());
         check_greeting(&greeting, Phase::Greeting)?;
         read_features(&mut control, ctx, report).await?;
+        report.ftp.auth_tls_in_feat = report
+            .ftp
+            .feat_reply
+            .as_ref()
+            .map(|_| advertises_auth_tls(report.ftp.feat.as_deref().unwrap_or_default()));
 
         let mut replies = AuthReplies::default();
         let agreed = opener.negotiate_auth(&mut control, &mut replies).await;
@@ -60,8 +65,8 @@ pub async fn run(
                     replies.via_auth_ssl(),
                     tls,
                 );
-                let mut control = ControlConnection::new(tls_stream);
-                return super::after_tls(&mut control, addr, tls, server_name, ctx, report).await;
+                let control = ControlConnection::new(tls_stream);
+                return super::after_tls(control, addr, tls, server_name, ctx, report).await;
             }
             Err(e) => {
                 let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();
@@ -83,5 +88,42 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// Whether FEAT lines advertise `AUTH TLS`: a line `AUTH <mechanisms>`
+/// (RFC 4217 section 4: `AUTH TLS`, also `AUTH TLS;TLS-C;SSL` or with
+/// spaces or commas) naming `TLS` or `TLS-C`.
+pub fn advertises_auth_tls(features: &[String]) -> bool {
+    features.iter().any(|line| {
+        let mut words = line.trim().splitn(2, [' ', '\t']);
+        let verb = words.next().unwrap_or_default();
+        let mechanisms = words.next().unwrap_or_default();
+        verb.eq_ignore_ascii_case("AUTH")
+            && mechanisms
+                .split([';', ',', ' '])
+                .any(|m| m.eq_ignore_ascii_case("TLS") || m.eq_ignore_ascii_case("TLS-C"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertises_auth_tls;
+
+    fn lines(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn auth_tls_is_found_in_the_feature_spellings_servers_use() {
+        assert!(advertises_auth_tls(&lines(&["PBSZ", "AUTH TLS", "PROT"])));
+        assert!(advertises_auth_tls(&lines(&["AUTH TLS;TLS-C;SSL;TLS-P"])));
+        assert!(advertises_auth_tls(&lines(&["auth ssl tls"])));
+        assert!(advertises_auth_tls(&lines(&["AUTH TLS-C"])));
+        // vsftpd with ssl_tlsv1=NO lists AUTH SSL only (with SSLv3 on) or nothing.
+        assert!(!advertises_auth_tls(&lines(&["AUTH SSL", "PBSZ", "PROT"])));
+        assert!(!advertises_auth_tls(&lines(&["PBSZ", "PROT", "EPSV"])));
+        assert!(!advertises_auth_tls(&lines(&["AUTHTLS", "XAUTH TLS"])));
+        assert!(!advertises_auth_tls(&[]));
     }
 }

@@ -64,7 +64,7 @@ pub async fn run(
     report.ftp.banner = Some(greeting.clone());
     check_greeting(&greeting, Phase::GreetingAfterTls)?;
     read_features(&mut control, ctx, report).await?;
-    super::after_tls(&mut control, addr, tls, server_name, ctx, report).await
+    super::after_tls(control, addr, tls, server_name, ctx, report).await
 }
 
 /// A failed handshake on the implicit port: a plain FTP greeting means the

@@ -11,6 +11,7 @@ mod implicit;
 pub mod posture;
 pub mod session;
 mod tap;
+pub mod transfer;
 
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{ControlConnection, FtpError, Reply};
@@ -113,16 +114,29 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                     ClientCert::None
                 });
             }
-            // After the main session has closed: the cleartext-login check
-            // on its own plain connection, and the version probes, side by
-            // side (each connection takes a host slot, so the per-host cap
-            // still holds; in sequence they cost two or three round trips
-            // more per endpoint).
+            // After the main session has closed: the cleartext checks
+            // (login, then a command after AUTH) each on its own plain
+            // connection, and the version probes, side by side (each
+            // connection takes a host slot, so the per-host cap still
+            // holds; in sequence they cost round trips per endpoint).
             let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
+            let agreed = report
+                .ftp
+                .auth_tls_reply
+                .as_ref()
+                .is_some_and(|a| a.code == 234)
+                || report
+                    .ftp
+                    .auth_ssl_reply
+                    .as_ref()
+                    .is_some_and(|a| matches!(a.code, 234 | 334));
             let cleartext = async {
                 if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
                     let mut posture = report.posture.take().unwrap_or_default();
                     posture::check_cleartext_login(addr, ctx, &mut posture).await;
+                    if agreed {
+                        posture::check_cleartext_after_auth(addr, ctx, &mut posture).await;
+                    }
                     Some(posture)
                 } else {
                     None
@@ -191,6 +205,9 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
     } else {
         report.status = Status::Ok;
     }
+    let (path, reason) = transfer::judge(&report, ctx.config.posture.data);
+    report.transfer_path = Some(path);
+    report.transfer_path_reason = Some(reason);
     let login = &ctx.config.posture.login;
     if !login.is_anonymous() {
         redact_secret(&mut report, login.password.expose());
@@ -383,7 +400,7 @@ pub fn record_session<S>(
 /// the certificate judged (the login depends on it), the posture checks,
 /// then QUIT.
 pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
-    control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    mut control: ControlConnection<tokio_rustls::client::TlsStream<S>>,
     addr: SocketAddr,
     tls: &EndpointTls,
     server_name: &ServerName<'static>,
@@ -420,7 +437,7 @@ pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
         let mut posture = report.posture.take().unwrap_or_default();
         let verified = verified_for_credentials(report);
         let checked = posture::check_over_tls(
-            control,
+            &mut control,
             posture::SessionContext {
                 addr,
                 tls,
@@ -439,9 +456,20 @@ pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
             report.posture = Some(posture);
             return Ok(());
         }
+        // Last: afterwards the session may be in clear.
+        if posture.login == Some(posture::Login::Ok) {
+            let after = posture::check_ccc(control, ctx, &mut posture).await;
+            report.posture = Some(posture);
+            match after {
+                posture::AfterCcc::Tls(mut tls) => quit(tls.as_mut(), ctx, report).await,
+                posture::AfterCcc::Clear(mut clear) => quit(&mut clear, ctx, report).await,
+                posture::AfterCcc::Gone => {}
+            }
+            return Ok(());
+        }
         report.posture = Some(posture);
     }
-    quit(control, ctx, report).await;
+    quit(&mut control, ctx, report).await;
     Ok(())
 }
 

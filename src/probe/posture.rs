@@ -106,6 +106,56 @@ outcome!(
     }
 );
 
+outcome!(
+    /// `cleartext_after_auth`: whether a cleartext command sent after the
+    /// `234` to `AUTH TLS`, in place of the ClientHello, is answered.
+    CleartextAfterAuth {
+        /// The server ran the command in clear (a `2xx` answer).
+        Accepted => "accepted",
+        /// An error in clear, TLS bytes, a close, or silence.
+        Refused => "refused",
+    }
+);
+
+outcome!(
+    /// `ftp_bounce`: `PORT`/`EPRT` naming a third-party address.
+    FtpBounce {
+        /// `200` to `PORT` or `EPRT`: the server would open data
+        /// connections to third parties.
+        Accepted => "accepted",
+        Refused => "refused",
+    }
+);
+
+outcome!(
+    /// `ccc`: Clear Command Channel after login (RFC 4217 section 6).
+    Ccc {
+        /// `200`, the TLS layer closed, and the control channel then
+        /// answered in clear.
+        Accepted => "accepted",
+        /// Refused, or a `200` after which the channel did not work in clear.
+        Refused => "refused",
+    }
+);
+
+outcome!(
+    /// `transfer_path`: can a client move a file here with nothing in clear?
+    TransferPath {
+        /// Login and a transfer work with TLS on control and data, and the
+        /// server refuses cleartext login and cleartext data.
+        Protected => "protected",
+        /// A protected transfer works, but credentials, commands or data
+        /// could travel in clear (the reason says which).
+        CleartextPossible => "cleartext-possible",
+        /// The protected path fails (no TLS, data TLS refused, passive port
+        /// unreachable, client certificate required, ...).
+        Broken => "broken",
+        /// No login possible, the data checks off, or the scan stopped
+        /// before the question could be answered.
+        NotAssessed => "not-assessed",
+    }
+);
+
 /// Posture facts of one endpoint; `None` where not established.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Posture {
@@ -157,6 +207,34 @@ pub struct Posture {
     #[serde(default)]
     pub data_tls_fresh_reply: Option<String>,
     pub list_entries: Option<u64>,
+    /// A cleartext `FEAT` after the `234`, on its own connection.
+    #[serde(default)]
+    pub cleartext_after_auth: Option<CleartextAfterAuth>,
+    /// The reply to that `FEAT`, when one came in clear.
+    #[serde(default)]
+    pub cleartext_after_auth_reply: Option<Reply>,
+    /// One line on how `cleartext_after_auth` was decided.
+    #[serde(default)]
+    pub cleartext_after_auth_reason: Option<String>,
+    #[serde(default)]
+    pub ftp_bounce: Option<FtpBounce>,
+    /// The address `PORT`/`EPRT` named (`--bounce-address`).
+    #[serde(default)]
+    pub ftp_bounce_address: Option<String>,
+    #[serde(default)]
+    pub ftp_bounce_port_reply: Option<Reply>,
+    #[serde(default)]
+    pub ftp_bounce_eprt_reply: Option<Reply>,
+    /// Why the bounce check was not made, when it was not.
+    #[serde(default)]
+    pub ftp_bounce_reason: Option<String>,
+    #[serde(default)]
+    pub ccc: Option<Ccc>,
+    #[serde(default)]
+    pub ccc_reply: Option<Reply>,
+    /// One line on how `ccc` was decided (or why it was not).
+    #[serde(default)]
+    pub ccc_reason: Option<String>,
     /// Why the posture checks stopped early (`passive: no reply ...`).
     #[serde(default)]
     pub error: Option<String>,
@@ -257,7 +335,17 @@ pub struct PostureConfig {
     /// Send a named user's password even when the server's certificate
     /// could not be verified (labs only: `--send-password-unverified`).
     pub send_password_unverified: bool,
+    /// The third-party address `PORT`/`EPRT` name in the FTP bounce check
+    /// (`--bounce-address`). By default in TEST-NET-1 (192.0.2.0/24,
+    /// RFC 5737: reserved for documentation, routed nowhere), because some
+    /// servers connect to a `PORT` address at once.
+    pub bounce_address: SocketAddr,
 }
+
+/// The default `--bounce-address`: TEST-NET-1 (RFC 5737), a port above
+/// 1023 (servers refuse privileged `PORT` ports for a reason of their own).
+pub const DEFAULT_BOUNCE_ADDRESS: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 40021);
 
 impl Default for PostureConfig {
     fn default() -> Self {
@@ -267,6 +355,7 @@ impl Default for PostureConfig {
             follow_pasv_address: false,
             data: true,
             send_password_unverified: false,
+            bounce_address: DEFAULT_BOUNCE_ADDRESS,
         }
     }
 }
@@ -307,6 +396,92 @@ pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext, posture
         Err(_) => posture.cleartext_login = Some(CleartextLogin::Unknown),
     }
     quit_quietly(&mut control, ctx).await;
+}
+
+/// The cleartext-fallback check (Nessus plugin 57272), on its own plain
+/// connection: greeting, `AUTH TLS` (or `AUTH SSL`) agreed, then a harmless
+/// `FEAT` in clear where the ClientHello is due. A `2xx` answer in clear
+/// means the server takes commands outside TLS after agreeing to TLS; an
+/// error in clear, TLS bytes (an alert), a close or silence is a refusal.
+/// Nothing is established when the greeting or the AUTH step fails.
+pub async fn check_cleartext_after_auth(
+    addr: SocketAddr,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) {
+    let timeouts = &ctx.config.timeouts;
+    let opener = Opener::new(&ctx.connector, timeouts);
+    let mut control = match opener
+        .connect_and_greet(addr, Phase::CleartextAfterAuth)
+        .await
+    {
+        Ok((control, greeting)) if greeting.code == 220 => control,
+        Ok((_, greeting)) => {
+            posture.cleartext_after_auth_reason = Some(format!("not checked: greeting {greeting}"));
+            return;
+        }
+        Err(f) => {
+            posture.cleartext_after_auth_reason = Some(format!("not checked: {}", f.message));
+            return;
+        }
+    };
+    if let Err(f) = opener
+        .negotiate_auth(&mut control, &mut super::session::AuthReplies::default())
+        .await
+    {
+        posture.cleartext_after_auth_reason = Some(format!("not checked: {}", f.message));
+        return;
+    }
+    let answer = control
+        .command("FEAT", timeouts.read, Phase::CleartextAfterAuth)
+        .await;
+    let (outcome, reason) = judge_cleartext_after_auth(&answer);
+    posture.cleartext_after_auth = Some(outcome);
+    posture.cleartext_after_auth_reason = Some(reason);
+    if let Ok(reply) = answer {
+        posture.cleartext_after_auth_reply = Some(reply);
+        if outcome == CleartextAfterAuth::Accepted {
+            quit_quietly(&mut control, ctx).await;
+        }
+    }
+}
+
+/// What the answer to a cleartext `FEAT` after the `234` means.
+fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAfterAuth, String) {
+    use crate::ftp::control::FtpErrorKind;
+    match answer {
+        Ok(reply) if reply.class() == 2 => (
+            CleartextAfterAuth::Accepted,
+            format!(
+                "after the 234, FEAT in clear was answered in clear: {}",
+                reply.code
+            ),
+        ),
+        Ok(reply) => (
+            CleartextAfterAuth::Refused,
+            format!(
+                "after the 234, FEAT in clear got an error in clear: {}",
+                reply.code
+            ),
+        ),
+        Err(e) => (
+            CleartextAfterAuth::Refused,
+            match &e.kind {
+                FtpErrorKind::Timeout(d) => format!(
+                    "after the 234, FEAT in clear got no answer within {}",
+                    crate::ftp::control::humantime(*d)
+                ),
+                FtpErrorKind::ClosedBeforeReply => {
+                    "after the 234, FEAT in clear: the server closed the connection".into()
+                }
+                FtpErrorKind::Reply(_) => {
+                    "after the 234, FEAT in clear was answered with non-FTP bytes (a TLS alert)"
+                        .into()
+                }
+                other => format!("after the 234, FEAT in clear: {other}"),
+            },
+        ),
+    }
 }
 
 async fn quit_quietly(control: &mut PlainControl, ctx: &ProbeContext) {
@@ -396,6 +571,11 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     if private_ok {
         ask(control, "PROT P", Phase::Protection, ctx).await?;
     }
+    // After PROT P again (pyftpdlib with tls_data_required refuses PORT
+    // under PROT C, which says nothing about bounce), after the data
+    // checks (a PORT the server took cannot touch them), and before the
+    // session-reuse check, which can end the session.
+    check_bounce(control, session.addr, ctx, posture).await?;
     // Last, because vsftpd ends the whole session when it refuses a fresh
     // data-channel session (after its `522`).
     if data && private_ok && posture.data_tls_reuse_required.is_none() {
@@ -403,6 +583,163 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     }
     Ok(())
 }
+
+/// The FTP bounce check (RFC 2577): `PORT` (IPv4) and `EPRT` naming the
+/// third-party `--bounce-address`. A `2xx` to either means the server would
+/// open data connections to a third party. No data command follows: after
+/// an accepted one a fresh `PASV`/`EPSV` replaces the foreign address
+/// (some servers connect to a `PORT` address at once, which is why the
+/// default address is in TEST-NET-1 and reaches nobody).
+async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    addr: SocketAddr,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Result<(), Failure> {
+    let target = ctx.config.posture.bounce_address;
+    posture.ftp_bounce_address = Some(target.to_string());
+    if target.ip() == addr.ip() {
+        posture.ftp_bounce_reason =
+            Some("not checked: the bounce address is the server's own".into());
+        return Ok(());
+    }
+    let mut accepted = false;
+    if let (IpAddr::V4(v4), false) = (target.ip(), ipv6_peer(addr)) {
+        let reply = ask(
+            control,
+            &port_command(v4, target.port()),
+            Phase::Bounce,
+            ctx,
+        )
+        .await?;
+        accepted |= reply.class() == 2;
+        posture.ftp_bounce_port_reply = Some(reply);
+    }
+    let reply = ask(control, &eprt_command(target), Phase::Bounce, ctx).await?;
+    accepted |= reply.class() == 2;
+    posture.ftp_bounce_eprt_reply = Some(reply);
+    posture.ftp_bounce = Some(if accepted {
+        FtpBounce::Accepted
+    } else {
+        FtpBounce::Refused
+    });
+    if accepted {
+        // Replace the foreign address before anything else is sent.
+        let reset = if ipv6_peer(addr) { "EPSV" } else { "PASV" };
+        ask(control, reset, Phase::Bounce, ctx).await?;
+    }
+    Ok(())
+}
+
+/// `PORT h1,h2,h3,h4,p1,p2` (RFC 959).
+pub fn port_command(ip: Ipv4Addr, port: u16) -> String {
+    let [a, b, c, d] = ip.octets();
+    format!("PORT {a},{b},{c},{d},{},{}", port >> 8, port & 0xff)
+}
+
+/// `EPRT |1|a.b.c.d|port|` or `EPRT |2|v6|port|` (RFC 2428).
+pub fn eprt_command(target: SocketAddr) -> String {
+    let family = if target.is_ipv4() { 1 } else { 2 };
+    format!("EPRT |{family}|{}|{}|", target.ip(), target.port())
+}
+
+/// What is left of the control connection after the CCC check.
+pub enum AfterCcc<S> {
+    /// CCC refused: still TLS.
+    Tls(Box<ControlConnection<tokio_rustls::client::TlsStream<S>>>),
+    /// CCC accepted: the same TCP connection, now in clear.
+    Clear(ControlConnection<S>),
+    /// Nothing usable (the server closed, or the channel is in an unknown
+    /// state).
+    Gone,
+}
+
+/// CCC (RFC 4217 section 6), the last command of a logged-in session: a
+/// `200` is not taken at its word. The TLS layer is shut down properly
+/// (our close_notify, then the server's awaited), and the channel must
+/// then answer `PWD` in clear; only then is `ccc` `accepted`.
+pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
+    mut control: ControlConnection<tokio_rustls::client::TlsStream<S>>,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> AfterCcc<S> {
+    use tokio::io::AsyncWriteExt;
+    let read = ctx.config.timeouts.read;
+    let reply = match control.command("CCC", read, Phase::Ccc).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            posture.ccc_reason = Some(format!("not established: no reply to CCC ({})", e.kind));
+            return AfterCcc::Gone;
+        }
+    };
+    posture.ccc_reply = Some(reply.clone());
+    if reply.code != 200 {
+        posture.ccc = Some(Ccc::Refused);
+        posture.ccc_reason = Some(format!("CCC answered {}", reply.code));
+        return AfterCcc::Tls(Box::new(control));
+    }
+    let mut stream = match control.into_stream(Phase::Ccc) {
+        Ok(stream) => stream,
+        Err(e) => {
+            posture.ccc_reason = Some(format!("not established: 200 to CCC, then {}", e.kind));
+            return AfterCcc::Gone;
+        }
+    };
+    stream.get_mut().1.send_close_notify();
+    let shutdown = tokio::time::timeout(read, async {
+        // Flushing writes the close_notify without closing the TCP stream.
+        stream.flush().await?;
+        let mut sink = [0u8; 1024];
+        let mut extra = 0usize;
+        loop {
+            match stream.read(&mut sink).await? {
+                // The server's close_notify.
+                0 => return Ok::<usize, std::io::Error>(extra),
+                n => {
+                    extra += n;
+                    if extra > MAX_CCC_TAIL {
+                        return Err(std::io::Error::other("data kept coming after CCC"));
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    let shut = match shutdown {
+        Ok(Ok(_)) => "TLS closed with close_notify both ways".to_string(),
+        Ok(Err(e)) => {
+            posture.ccc = Some(Ccc::Refused);
+            posture.ccc_reason = Some(format!(
+                "CCC answered 200, but the TLS shutdown failed: {e}"
+            ));
+            return AfterCcc::Gone;
+        }
+        Err(_) => "no close_notify from the server".to_string(),
+    };
+    let (io, _) = stream.into_inner();
+    let mut clear = ControlConnection::new(io);
+    match clear.command("PWD", read, Phase::Ccc).await {
+        Ok(pwd) => {
+            posture.ccc = Some(Ccc::Accepted);
+            posture.ccc_reason = Some(format!(
+                "CCC answered 200, {shut}, then PWD was answered in clear ({})",
+                pwd.code
+            ));
+            AfterCcc::Clear(clear)
+        }
+        Err(e) => {
+            posture.ccc = Some(Ccc::Refused);
+            posture.ccc_reason = Some(format!(
+                "CCC answered 200, {shut}, but PWD got no answer in clear ({})",
+                e.kind
+            ));
+            AfterCcc::Gone
+        }
+    }
+}
+
+/// Most bytes read between CCC's `200` and the server's close_notify.
+const MAX_CCC_TAIL: usize = 64 * 1024;
 
 /// USER / PASS over TLS. A named user's password goes only to a server
 /// whose identity is verified, unless the user opted in. Returns whether

@@ -79,6 +79,15 @@ pub const COLUMNS: &[&str] = &[
     "prot_c_transfer_reply",
     "data_tls_reuse_required",
     "auth_tls_race",
+    "transfer_path",
+    "transfer_path_reason",
+    "auth_tls_in_feat",
+    "cleartext_after_auth",
+    "cleartext_after_auth_reply",
+    "ftp_bounce",
+    "ftp_bounce_reply",
+    "ccc",
+    "ccc_reply",
 ];
 
 /// The cells of one report, in [`COLUMNS`] order.
@@ -194,6 +203,28 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
             }
             _ => String::new(),
         },
+        r.transfer_path
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        text(r.transfer_path_reason.as_deref().unwrap_or_default()),
+        yes_no(r.ftp.auth_tls_in_feat),
+        p_fact(|p| p.cleartext_after_auth.map(|x| x.as_str())),
+        match posture.and_then(|p| p.cleartext_after_auth_reply.as_ref()) {
+            Some(reply) => reply_cell(Some(reply)),
+            None => text(&p_str(|p| &p.cleartext_after_auth_reason)),
+        },
+        p_fact(|p| p.ftp_bounce.map(|x| x.as_str())),
+        // The reply that decided it: an acceptance if any, else the last refusal.
+        reply_cell(posture.and_then(|p| {
+            let replies = [&p.ftp_bounce_port_reply, &p.ftp_bounce_eprt_reply];
+            replies
+                .iter()
+                .filter_map(|x| x.as_ref())
+                .find(|x| x.class() == 2)
+                .or(p.ftp_bounce_eprt_reply.as_ref())
+        })),
+        p_fact(|p| p.ccc.map(|x| x.as_str())),
+        reply_cell(posture.and_then(|p| p.ccc_reply.as_ref())),
     ];
     debug_assert_eq!(cells.len(), COLUMNS.len());
     cells

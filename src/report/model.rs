@@ -148,6 +148,10 @@ pub enum Phase {
     VersionProbe,
     Quit,
     Internal,
+    CleartextAfterAuth,
+    Bounce,
+    Ccc,
+    ModeDetection,
 }
 
 impl Phase {
@@ -168,6 +172,10 @@ impl Phase {
             Phase::VersionProbe => "version-probe",
             Phase::Quit => "quit",
             Phase::Internal => "internal",
+            Phase::CleartextAfterAuth => "cleartext-after-auth",
+            Phase::Bounce => "bounce",
+            Phase::Ccc => "ccc",
+            Phase::ModeDetection => "mode-detection",
         }
     }
 }
@@ -207,6 +215,12 @@ pub struct EndpointReport {
     pub certificate: Option<crate::tls::cert::CertificateReport>,
     pub versions: Option<crate::tls::versions::VersionReport>,
     pub posture: Option<crate::probe::posture::Posture>,
+    /// The one answer: can a client move a file here with nothing in
+    /// clear? Derived from the facts above ([`crate::probe::transfer`]).
+    #[serde(default)]
+    pub transfer_path: Option<crate::probe::posture::TransferPath>,
+    #[serde(default)]
+    pub transfer_path_reason: Option<String>,
     pub verdict: Option<crate::policy::Verdict>,
     #[serde(default)]
     pub findings: Vec<crate::policy::Finding>,
@@ -230,6 +244,11 @@ pub struct FtpFacts {
     /// with a pause after the 234; real clients fail there intermittently.
     #[serde(default)]
     pub auth_tls_race: Option<Reply>,
+    /// Whether FEAT advertises `AUTH TLS` (explicit only; `None` without a
+    /// FEAT reply). vsftpd 3.0.3 leaves it out with `ssl_tlsv1=NO` yet
+    /// accepts `AUTH TLS`: tools that trust FEAT report "no FTPS" there.
+    #[serde(default)]
+    pub auth_tls_in_feat: Option<bool>,
     pub quit_reply: Option<Reply>,
 }
 

@@ -21,13 +21,14 @@ impl<W: Write> TableSink<W> {
 
 /// Column widths (0: the rest of the line) and headings, one per cell of
 /// [`cells`].
-const COLUMNS: [(&str, usize); 8] = [
+const COLUMNS: [(&str, usize); 9] = [
     ("ENDPOINT", 26),
     ("MODE", 8),
     ("STATUS", 10),
     ("TLS", 8),
     ("ACCEPTS", 16),
     ("CERTIFICATE", 24),
+    ("TRANSFER", 18),
     ("VERDICT", 7),
     ("NOTES", 0),
 ];
@@ -45,7 +46,7 @@ fn fit(s: &str, width: usize) -> String {
     }
 }
 
-fn line(cells: &[String; 8]) -> String {
+fn line(cells: &[String; 9]) -> String {
     let parts: Vec<String> = cells
         .iter()
         .zip(COLUMNS)
@@ -135,6 +136,9 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 .unwrap_or_else(|| "-".into()),
             accepted_versions(r),
             certificate_summary(r),
+            r.transfer_path
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default(),
             r.verdict.map(|v| v.to_string()).unwrap_or_default(),
             // Server text: escapes and controls made visible.
             crate::report::escape::visible(&notes.replace(['\r', '\n'], " ")),
@@ -167,6 +171,7 @@ mod tests {
             mode: Mode::Implicit,
             status: Status::Refused,
             error: Some("connection refused".into()),
+            transfer_path: Some(crate::probe::posture::TransferPath::NotAssessed),
             ..Default::default()
         };
         sink.write(&report).unwrap();
@@ -176,6 +181,7 @@ mod tests {
         let row = lines.next().unwrap();
         for (heading, cell) in [
             ("MODE", "implicit"),
+            ("TRANSFER", "not-assessed"),
             ("STATUS", "refused"),
             ("NOTES", "connection refused"),
         ] {

@@ -10,5 +10,5 @@ pub use pki::{server_config, CertKind, ClientCertPolicy, Identity, TestPki};
 pub use raw::{closed_port, RawServer, Step};
 pub use server::{
     AuthRace, DataTransfer, ListedPath, LoggedCommand, ProtC, Protection, ServerLog, ServerSpec,
-    TestServer, PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
+    TestServer, Witness, PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
 };

@@ -95,6 +95,23 @@ pub struct ServerSpec {
     pub echo_password: bool,
     /// Accepted credentials besides `anonymous`/`ftp`.
     pub users: Vec<(String, String)>,
+    /// After `234` to `AUTH`, a client that sends an FTP command instead of
+    /// a ClientHello (first byte not `0x16`) is served on in clear: the
+    /// cleartext fallback behind Nessus plugin 57272. Default false: the
+    /// TLS accept fails and the connection closes.
+    pub cleartext_after_auth: bool,
+    /// Accept `CCC` under TLS after login (RFC 4217 section 6): `200`, a
+    /// proper TLS shutdown (close_notify sent, the client's awaited), then
+    /// the same TCP connection in clear. Default false: `502`.
+    pub allow_ccc: bool,
+    /// Accept `PORT`/`EPRT` naming an address other than the client's
+    /// (vsftpd `port_promiscuous=YES`, ProFTPD `AllowForeignAddress on`,
+    /// pyftpdlib `permit_foreign_addresses=True`). Default false:
+    /// `500 Illegal PORT command.` for a foreign address.
+    pub allow_foreign_port: bool,
+    /// Connect to an accepted `PORT`/`EPRT` address at once, before any
+    /// data command (pyftpdlib does); the connection is made and dropped.
+    pub connect_on_port: bool,
 }
 
 impl Default for ServerSpec {
@@ -128,6 +145,10 @@ impl Default for ServerSpec {
             greeting_delay: None,
             echo_password: false,
             users: Vec::new(),
+            cleartext_after_auth: false,
+            allow_ccc: false,
+            allow_foreign_port: false,
+            connect_on_port: false,
         }
     }
 }
@@ -295,6 +316,15 @@ pub struct ServerLog {
     /// How many times bytes arrived during [`AuthRace::delay`] and were
     /// answered with `502 Command not allowed: ...` (once per `AUTH`).
     pub auth_race_lost: usize,
+    /// Addresses named by accepted `PORT`/`EPRT` commands.
+    pub port_targets: Vec<SocketAddr>,
+    /// Connections made at once to those ([`ServerSpec::connect_on_port`]).
+    pub port_connections: usize,
+    /// Sessions that went on in clear after the `234`
+    /// ([`ServerSpec::cleartext_after_auth`]).
+    pub cleartext_after_auth: usize,
+    /// CCCs that ended with a clean TLS shutdown both ways.
+    pub ccc_clean_shutdowns: usize,
 }
 
 /// A running test server; stops when dropped.
@@ -364,10 +394,12 @@ async fn serve(
     index: usize,
 ) -> std::io::Result<()> {
     let local_ip = stream.local_addr()?.ip();
+    let peer_ip = stream.peer_addr()?.ip();
     let mut session = Session {
         spec: spec.clone(),
         log,
         local_ip,
+        peer_ip,
         logged_in: false,
         user: None,
         prot_private: false,
@@ -382,7 +414,10 @@ async fn serve(
         session.secure = true;
         let mut conn = LineConn::new(tls_stream);
         session.greet(&mut conn).await?;
-        session.command_loop(&mut conn).await?;
+        if let Next::Clear = session.command_loop(&mut conn).await? {
+            let mut clear = clear_command_channel(conn, &mut session).await?;
+            session.command_loop(&mut clear).await?;
+        }
         return Ok(());
     }
     let race = spec
@@ -392,12 +427,34 @@ async fn serve(
     session.greet(&mut conn).await?;
     loop {
         match session.command_loop(&mut conn).await? {
-            Next::Done => return Ok(()),
+            Next::Done | Next::Clear => return Ok(()),
             Next::Upgrade => {
                 let Some(tls) = spec.tls.clone() else {
                     return Ok(());
                 };
                 let (mut stream, leftover) = conn.into_parts();
+                if spec.cleartext_after_auth {
+                    let mut first = [0u8; 1];
+                    let peeked = match leftover.first() {
+                        Some(b) => Some(*b),
+                        None => {
+                            match tokio::time::timeout(DATA_WAIT, stream.peek(&mut first)).await {
+                                Ok(Ok(1)) => first.first().copied(),
+                                _ => None,
+                            }
+                        }
+                    };
+                    if peeked.is_some_and(|b| b != 0x16) {
+                        if let Ok(mut l) = session.log.lock() {
+                            l.cleartext_after_auth += 1;
+                        }
+                        conn = LineConn {
+                            stream,
+                            buf: leftover,
+                        };
+                        continue;
+                    }
+                }
                 if let Some(race) = race {
                     let early = if leftover.is_empty() {
                         let mut chunk = [0u8; 4096];
@@ -426,7 +483,10 @@ async fn serve(
                 let tls_stream = TlsAcceptor::from(tls).accept(stream).await?;
                 session.secure = true;
                 let mut conn = LineConn::new(tls_stream);
-                let _ = session.command_loop(&mut conn).await?;
+                if let Next::Clear = session.command_loop(&mut conn).await? {
+                    let mut clear = clear_command_channel(conn, &mut session).await?;
+                    session.command_loop(&mut clear).await?;
+                }
                 return Ok(());
             }
         }
@@ -452,6 +512,62 @@ fn race_echo(bytes: &[u8]) -> String {
 enum Next {
     Done,
     Upgrade,
+    /// `200` to `CCC` was sent: drop TLS, go on in clear.
+    Clear,
+}
+
+/// After `200` to `CCC`: the server's close_notify, the client's awaited
+/// (a clean shutdown both ways, RFC 4217 section 6), then the same TCP
+/// connection in clear.
+async fn clear_command_channel(
+    conn: LineConn<tokio_rustls::server::TlsStream<TcpStream>>,
+    session: &mut Session,
+) -> std::io::Result<LineConn<TcpStream>> {
+    let (mut tls, _) = conn.into_parts();
+    tls.get_mut().1.send_close_notify();
+    tls.flush().await?;
+    // Read the client's records one at a time, exactly: what follows its
+    // close_notify on the wire is already cleartext FTP and must stay
+    // unread (a buffered TLS read would swallow it).
+    let clean = tokio::time::timeout(DATA_WAIT, async {
+        let (tcp, server) = tls.get_mut();
+        loop {
+            let mut header = [0u8; 5];
+            if tcp.read_exact(&mut header).await.is_err() {
+                return false;
+            }
+            let [_, _, _, high, low] = header;
+            let mut record = header.to_vec();
+            record.resize(5 + usize::from(u16::from_be_bytes([high, low])), 0);
+            let Some(body) = record.get_mut(5..) else {
+                return false;
+            };
+            if tcp.read_exact(body).await.is_err() {
+                return false;
+            }
+            if server.read_tls(&mut record.as_slice()).is_err()
+                || server.process_new_packets().is_err()
+            {
+                return false;
+            }
+            let mut sink = [0u8; 1024];
+            match std::io::Read::read(&mut server.reader(), &mut sink) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if clean {
+        if let Ok(mut l) = session.log.lock() {
+            l.ccc_clean_shutdowns += 1;
+        }
+    }
+    session.secure = false;
+    Ok(LineConn::new(tls.into_inner().0))
 }
 
 /// A line-oriented connection with its read buffer. A client sends
@@ -511,6 +627,7 @@ struct Session {
     spec: Arc<ServerSpec>,
     log: Arc<Mutex<ServerLog>>,
     local_ip: IpAddr,
+    peer_ip: IpAddr,
     logged_in: bool,
     user: Option<String>,
     prot_private: bool,
@@ -745,6 +862,49 @@ impl Session {
                         return Ok(Next::Done);
                     }
                 }
+                "CCC" if self.secure && self.logged_in && self.spec.allow_ccc => {
+                    conn.reply("200 Clearing control channel protection")
+                        .await?;
+                    return Ok(Next::Clear);
+                }
+                "PORT" | "EPRT" if !self.logged_in => {
+                    conn.reply("530 Please login with USER and PASS.").await?
+                }
+                "PORT" | "EPRT" => {
+                    let parsed = if verb == "PORT" {
+                        parse_port_argument(&arg)
+                    } else {
+                        parse_eprt_argument(&arg)
+                    };
+                    match parsed {
+                        None => conn.reply("501 Syntax error in parameters.").await?,
+                        Some(target)
+                            if target.ip() != self.peer_ip && !self.spec.allow_foreign_port =>
+                        {
+                            conn.reply("500 Illegal PORT command.").await?
+                        }
+                        Some(target) => {
+                            self.passive = None;
+                            if let Ok(mut l) = self.log.lock() {
+                                l.port_targets.push(target);
+                            }
+                            if self.spec.connect_on_port {
+                                let connected = tokio::time::timeout(
+                                    Duration::from_secs(2),
+                                    TcpStream::connect(target),
+                                )
+                                .await;
+                                if matches!(connected, Ok(Ok(_))) {
+                                    if let Ok(mut l) = self.log.lock() {
+                                        l.port_connections += 1;
+                                    }
+                                }
+                            }
+                            conn.reply(&format!("200 {verb} command successful."))
+                                .await?
+                        }
+                    }
+                }
                 "TYPE" => conn.reply("200 Switching to Binary mode.").await?,
                 "SYST" => conn.reply("215 UNIX Type: L8").await?,
                 "PWD" => conn.reply("257 \"/\" is the current directory").await?,
@@ -970,4 +1130,92 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
     t.reply = line.to_string();
     conn.reply(line).await?;
     Ok(AfterTransfer::Continue)
+}
+
+/// `h1,h2,h3,h4,p1,p2` (RFC 959).
+fn parse_port_argument(arg: &str) -> Option<SocketAddr> {
+    let parts: Vec<u8> = arg
+        .split(',')
+        .map(|p| p.trim().parse().ok())
+        .collect::<Option<_>>()?;
+    let [a, b, c, d, p1, p2] = parts.as_slice() else {
+        return None;
+    };
+    let port = u16::from(*p1) << 8 | u16::from(*p2);
+    Some(SocketAddr::from(([*a, *b, *c, *d], port)))
+}
+
+/// `|1|a.b.c.d|port|` or `|2|v6|port|` (RFC 2428).
+fn parse_eprt_argument(arg: &str) -> Option<SocketAddr> {
+    let delimiter = arg.chars().next()?;
+    let fields: Vec<&str> = arg.split(delimiter).collect();
+    let [_, family, ip, port, _] = fields.as_slice() else {
+        return None;
+    };
+    let ip: IpAddr = ip.parse().ok()?;
+    let family_ok = matches!((*family, ip), ("1", IpAddr::V4(_)) | ("2", IpAddr::V6(_)));
+    family_ok.then_some(SocketAddr::new(ip, port.parse().ok()?))
+}
+
+/// A listener that records who connects to it: the third party of the FTP
+/// bounce tests (`PORT`/`EPRT` name it; a server that connects shows up).
+pub struct Witness {
+    pub addr: SocketAddr,
+    connections: Arc<Mutex<usize>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Witness {
+    /// Listens on `ip` (a loopback address) at a free port.
+    pub async fn start(ip: IpAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+        let addr = listener.local_addr()?;
+        let connections = Arc::new(Mutex::new(0));
+        let counter = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((_stream, _)) = listener.accept().await {
+                if let Ok(mut n) = counter.lock() {
+                    *n += 1;
+                }
+            }
+        });
+        Ok(Self {
+            addr,
+            connections,
+            task,
+        })
+    }
+
+    /// How many connections arrived so far.
+    pub fn connections(&self) -> usize {
+        self.connections.lock().map(|n| *n).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_and_eprt_arguments() {
+        assert_eq!(
+            parse_port_argument("127,0,0,2,156,69"),
+            Some(SocketAddr::from(([127, 0, 0, 2], 40005)))
+        );
+        assert_eq!(parse_port_argument("127,0,0,2,156"), None);
+        assert_eq!(parse_port_argument("300,0,0,2,1,1"), None);
+        assert_eq!(
+            parse_eprt_argument("|1|127.0.0.2|40005|"),
+            Some(SocketAddr::from(([127, 0, 0, 2], 40005)))
+        );
+        assert_eq!(parse_eprt_argument("|2|::1|21|"), "[::1]:21".parse().ok());
+        assert_eq!(parse_eprt_argument("|2|127.0.0.2|21|"), None);
+        assert_eq!(parse_eprt_argument("|1|127.0.0.2|"), None);
+    }
 }

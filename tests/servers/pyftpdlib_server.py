@@ -6,7 +6,7 @@ server, for the real-server tests.
                       --root DIR [--mode explicit|implicit|plain]
                       [--tls optional|required] [--data-tls-required]
                       [--protocols default|tls12|legacy] [--banner TEXT]
-                      [--pasv-min N --pasv-max N]
+                      [--pasv-min N --pasv-max N] [--permit-foreign-addresses]
 
 --tls required sets tls_control_required (USER/PASS before AUTH:
 `550 SSL/TLS required on the control channel.`); --data-tls-required sets
@@ -16,7 +16,10 @@ implicit starts the TLS handshake on accept and sends the 220 inside TLS.
 --mode plain is the plain FTPHandler (AUTH is `500 Command "AUTH" not
 understood.`). --protocols: default = OpenSSL's default (TLS 1.2 + 1.3 with
 the OpenSSL bundled in the `cryptography` wheel), tls12 = TLS 1.2 only,
-legacy = TLS 1.0 to 1.3 with DEFAULT:@SECLEVEL=0. Logs go to stderr.
+legacy = TLS 1.0 to 1.3 with DEFAULT:@SECLEVEL=0.
+--permit-foreign-addresses sets permit_foreign_addresses (PORT/EPRT to an
+address other than the client's accepted; pyftpdlib then connects to it at
+once). Logs go to stderr.
 """
 
 import argparse
@@ -42,6 +45,7 @@ def main():
     p.add_argument("--banner")
     p.add_argument("--pasv-min", type=int, default=30000)
     p.add_argument("--pasv-max", type=int, default=30099)
+    p.add_argument("--permit-foreign-addresses", action="store_true")
     args = p.parse_args()
 
     logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(message)s")
@@ -70,6 +74,7 @@ def main():
             ssl_context = ctx
             tls_control_required = args.tls == "required"
             tls_data_required = args.data_tls_required
+            permit_foreign_addresses = args.permit_foreign_addresses
 
         if args.mode == "implicit":
 

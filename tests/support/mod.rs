@@ -11,9 +11,23 @@ use ftps_scan::{EndpointReport, ScanConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The FTP bounce address every test scans with: loopback, on a port
+/// nothing listens on (never the TEST-NET-1 default: tests send traffic to
+/// 127.0.0.0/8 only). Tests that watch for a connection use a
+/// [`ftps_scan::testbed::Witness`] instead.
+pub const SAFE_BOUNCE_ADDRESS: &str = "127.0.0.2:40021";
+
+/// The `ftps-scan` binary with [`SAFE_BOUNCE_ADDRESS`] in its environment.
+pub fn binary_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
+    command.env("FTPS_SCAN_BOUNCE_ADDRESS", SAFE_BOUNCE_ADDRESS);
+    command
+}
+
 /// A config with short deadlines for loopback tests.
 pub fn quick_config(trust: TrustStore) -> ScanConfig {
     let mut config = ScanConfig::new(trust);
+    config.posture.bounce_address = SAFE_BOUNCE_ADDRESS.parse().unwrap();
     config.timeouts.connect = Duration::from_secs(2);
     config.timeouts.read = Duration::from_secs(2);
     config.timeouts.tls = Duration::from_secs(2);
@@ -60,7 +74,7 @@ pub async fn run_binary(args: Vec<String>) -> std::process::Output {
 /// As [`run_binary`], with extra environment variables.
 pub async fn run_binary_env(args: Vec<String>, env: Vec<(String, String)>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+        binary_command()
             .args(&args)
             .envs(env)
             .stdin(std::process::Stdio::null())
@@ -120,6 +134,13 @@ pub async fn start_tls_server(
     ftps_scan::testbed::TestServer::start(ftps_scan::testbed::ServerSpec { tls, ..spec })
         .await
         .unwrap()
+}
+
+/// The finding ids the default policy raises on `r` (today's date).
+pub fn finding_ids(r: &EndpointReport) -> Vec<String> {
+    let mut r = r.clone();
+    ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
+    r.findings.into_iter().map(|f| f.id).collect()
 }
 
 /// [`quick_config`] trusting `pki`, without the version probes.
