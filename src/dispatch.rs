@@ -217,7 +217,9 @@ mod tests {
             },
         )
         .await;
-        // The first two were started together, before the stop.
-        assert_eq!(*count.lock().unwrap(), 2);
+        // Whatever had started before the first one set the stop (one or
+        // two, as the two slots filled), nothing after.
+        let started = *count.lock().unwrap();
+        assert!((1..=2).contains(&started), "{started} started");
     }
 }
