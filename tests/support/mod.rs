@@ -96,13 +96,46 @@ pub fn read_csv(
     (header, rows)
 }
 
-/// A JSON Lines report read back into report structs.
+/// A JSON Lines report read back into report structs, every line checked
+/// against the committed JSON Schema first.
 pub fn read_jsonl(path: &std::path::Path) -> Vec<EndpointReport> {
     std::fs::read_to_string(path)
         .expect("read jsonl")
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .map(parse_jsonl_line)
         .collect()
+}
+
+/// The committed schema of a JSON Lines record, compiled once.
+pub fn schema_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(ftps_scan::report::jsonl::SCHEMA).expect("schema is JSON");
+        jsonschema::draft202012::new(&schema).expect("schema compiles")
+    })
+}
+
+/// Every way `line` breaks the schema, one message each (empty: valid).
+pub fn schema_errors(line: &str) -> Vec<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    schema_validator()
+        .iter_errors(&value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// One JSON Lines record: validated against the schema (a failure names
+/// every violation), then read into a report.
+pub fn parse_jsonl_line(line: &str) -> EndpointReport {
+    let errors = schema_errors(line);
+    assert!(
+        errors.is_empty(),
+        "JSON line breaks schema/endpoint-report.schema.json (a new field must be added there):\n  {}\n{line}",
+        errors.join("\n  ")
+    );
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"))
 }
 
 /// TLS 1.3 and 1.2, the versions a default test server speaks.
