@@ -201,6 +201,16 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub findings_csv: Option<PathBuf>,
 
+    /// Also write a self-contained HTML report (summary, charts, sortable
+    /// table, evidence per endpoint) to FILE at the end of the run.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Also write a Prometheus textfile (node_exporter textfile collector)
+    /// to FILE at the end of the run, atomically (temporary file + rename).
+    #[arg(long, value_name = "FILE")]
+    pub prom: Option<PathBuf>,
+
     /// Compliance policy (TOML): severities, thresholds, exceptions.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,

@@ -105,6 +105,8 @@ fn output_paths(out: &OutputArgs) -> Vec<(&'static str, &std::path::Path)> {
         ("--csv", out.csv.as_deref()),
         ("--jsonl", out.jsonl.as_deref()),
         ("--findings-csv", out.findings_csv.as_deref()),
+        ("--html", out.html.as_deref()),
+        ("--prom", out.prom.as_deref()),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.map(|p| (flag, p)))
@@ -149,7 +151,9 @@ async fn scan_and_report(
         None => Policy::default(),
     };
     let mut outputs = Outputs::open(output)?;
-    let today = time::OffsetDateTime::now_utc().date();
+    let started = time::OffsetDateTime::now_utc();
+    let started_clock = std::time::Instant::now();
+    let today = started.date();
     let reader = TargetReader::new(sources, options);
     let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
     let (stop_handle, stop) = stop_signal();
@@ -198,7 +202,14 @@ async fn scan_and_report(
     }
     scan.abort();
     progress.clear();
-    outputs.finish()?;
+    outputs.finish(&ftps_scan::report::RunInfo {
+        started_at: ftps_scan::scan::format_utc(started),
+        started_unix: started.unix_timestamp(),
+        duration: started_clock.elapsed(),
+        version: env!("CARGO_PKG_VERSION"),
+        interrupted: tally.interrupted.is_some(),
+        input_errors: tally.input_errors,
+    })?;
     if !output.quiet {
         eprintln!("{}", tally.summary());
     }

@@ -7,7 +7,7 @@ use ftps_scan::policy::Verdict;
 use ftps_scan::report::csv::CsvSink;
 use ftps_scan::report::jsonl::JsonLinesSink;
 use ftps_scan::report::table::TableSink;
-use ftps_scan::report::{EndpointReport, Sink, Status};
+use ftps_scan::report::{html, in_input_order, prom, EndpointReport, RunInfo, Sink, Status};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -23,11 +23,79 @@ pub enum ExitCode {
     Interrupted = 130,
 }
 
-/// The sinks of a run: the main format plus extra CSV / JSON Lines files.
+/// The sinks of a run: the main format plus extra CSV / JSON Lines files,
+/// and the whole-run reports (HTML, Prometheus) written at the end.
 pub struct Outputs {
     sinks: Vec<Box<dyn Sink>>,
     /// With `--sort input`, rows wait here until the end.
     held: Option<Vec<EndpointReport>>,
+    whole: Vec<WholeFile>,
+    /// Every report, kept for the whole-run files (only when there are any).
+    all: Vec<EndpointReport>,
+}
+
+/// A report made from the whole run (`--html`, `--prom`): rendered at the
+/// end into a temporary file beside its path, then renamed over it, so a
+/// reader (node_exporter, a browser) never sees half a file.
+struct WholeFile {
+    path: PathBuf,
+    temp: PathBuf,
+    file: File,
+    render: fn(&[EndpointReport], &RunInfo) -> String,
+}
+
+impl Drop for WholeFile {
+    /// A run that ends in an error leaves no temporary file behind (after
+    /// the rename there is none to remove).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+impl WholeFile {
+    /// Creates the temporary file now, so an unwritable directory fails
+    /// the run before anything is scanned.
+    fn open(
+        path: &Path,
+        mode: WriteMode,
+        created: &mut Vec<PathBuf>,
+        render: fn(&[EndpointReport], &RunInfo) -> String,
+    ) -> Result<Self> {
+        if mode == WriteMode::NoClobber && path.exists() {
+            anyhow::bail!(
+                "output file {} already exists (--no-clobber); nothing was scanned",
+                path.display()
+            );
+        }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| anyhow::anyhow!("cannot write output file {}: {e}", path.display()))?;
+        created.push(temp.clone());
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            file,
+            render,
+        })
+    }
+
+    fn finish(mut self, reports: &[EndpointReport], run: &RunInfo) -> Result<()> {
+        let text = (self.render)(reports, run);
+        let written = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_all())
+            .and_then(|()| std::fs::rename(&self.temp, &self.path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&self.temp);
+            anyhow::bail!("cannot write output file {}: {e}", self.path.display());
+        }
+        Ok(())
+    }
 }
 
 impl Outputs {
@@ -76,13 +144,25 @@ impl Outputs {
                 (file, true) => Box::new(FindingsCsvSink::continuing(file)),
             });
         }
+        let mut whole = Vec::new();
+        if let Some(path) = &args.html {
+            whole.push(WholeFile::open(path, mode, created, html::render)?);
+        }
+        if let Some(path) = &args.prom {
+            whole.push(WholeFile::open(path, mode, created, prom::render)?);
+        }
         Ok(Self {
             sinks,
             held: (args.sort == SortArg::Input).then(Vec::new),
+            whole,
+            all: Vec::new(),
         })
     }
 
     pub fn write(&mut self, report: EndpointReport) -> Result<()> {
+        if !self.whole.is_empty() {
+            self.all.push(report.clone());
+        }
         match &mut self.held {
             Some(held) => held.push(report),
             None => self.write_now(&report)?,
@@ -97,17 +177,17 @@ impl Outputs {
         Ok(())
     }
 
-    pub fn finish(&mut self) -> Result<()> {
-        if let Some(mut held) = self.held.take() {
-            held.sort_by(|a, b| {
-                (a.input_index, a.ip, a.port, a.mode).cmp(&(b.input_index, b.ip, b.port, b.mode))
-            });
-            for report in &held {
+    pub fn finish(&mut self, run: &RunInfo) -> Result<()> {
+        if let Some(held) = self.held.take() {
+            for report in in_input_order(&held) {
                 self.write_now(report)?;
             }
         }
         for sink in &mut self.sinks {
             sink.finish().context("finishing the report")?;
+        }
+        for file in std::mem::take(&mut self.whole) {
+            file.finish(&self.all, run)?;
         }
         Ok(())
     }

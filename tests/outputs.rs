@@ -50,6 +50,22 @@ async fn colliding_paths_are_refused_before_anything_is_touched() {
             ],
             "name the same file",
         ),
+        (
+            // the whole-run reports are outputs like the others
+            vec![s(&targets), "--html".into(), s(&targets), q.clone()],
+            "--html",
+        ),
+        (
+            vec![
+                s(&targets),
+                "--csv".into(),
+                s(&report),
+                "--prom".into(),
+                s(&same_report),
+                q.clone(),
+            ],
+            "--csv and --prom name the same file",
+        ),
     ];
     for (args, why) in cases {
         let (code, stderr) = run(&args).await;
@@ -153,6 +169,8 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("r.csv");
     let jsonl = dir.path().join("r.jsonl");
+    let html = dir.path().join("r.html");
+    let prom = dir.path().join("r.prom");
     let out = support::run_binary(vec![
         "-t".into(),
         server.addr.to_string(),
@@ -161,6 +179,10 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
         s(&csv),
         "--jsonl".into(),
         s(&jsonl),
+        "--html".into(),
+        s(&html),
+        "--prom".into(),
+        s(&prom),
     ])
     .await;
     let table = out.stdout;
@@ -169,6 +191,8 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
         ("stderr", out.stderr.clone()),
         ("csv", std::fs::read(&csv).unwrap()),
         ("jsonl", std::fs::read(&jsonl).unwrap()),
+        ("html", std::fs::read(&html).unwrap()),
+        ("prom", std::fs::read(&prom).unwrap()),
     ] {
         assert_eq!(
             raw_controls(&bytes),
@@ -183,6 +207,9 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     assert!(csv_text.contains("\\x1b]0;pwned\\x07"), "{csv_text}");
     assert!(csv_text.contains("\\u009b31m"), "{csv_text}");
+    let html_text = std::fs::read_to_string(&html).unwrap();
+    assert!(html_text.contains("\\x1b]0;pwned\\x07"), "{html_text}");
+    assert!(html_text.contains("\\xff\\xfe end"), "{html_text}");
     let rows = support::read_jsonl(&jsonl);
     let banner = rows[0].ftp.banner.as_ref().unwrap().text();
     assert!(

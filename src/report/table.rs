@@ -55,7 +55,7 @@ fn line(cells: &[String; 8]) -> String {
 }
 
 /// A one-word summary of the certificate for the table.
-fn certificate_summary(r: &EndpointReport) -> String {
+pub fn certificate_summary(r: &EndpointReport) -> String {
     let Some(c) = &r.certificate else {
         return String::new();
     };
@@ -88,7 +88,7 @@ fn certificate_summary(r: &EndpointReport) -> String {
 }
 
 /// Accepted versions, short: `1.2 1.3`, `SSLv3 1.0 1.2`.
-fn accepted_versions(r: &EndpointReport) -> String {
+pub fn accepted_versions(r: &EndpointReport) -> String {
     let Some(v) = &r.versions else {
         return String::new();
     };
@@ -104,6 +104,17 @@ pub fn endpoint_label(r: &EndpointReport) -> String {
         Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{}", r.port),
         Some(ip) => format!("{ip}:{}", r.port),
         None => format!("{}:{}", r.target, r.port),
+    }
+}
+
+/// The endpoint as people name it: `host:port (ip)` when a hostname was
+/// given (a name can resolve to several addresses, each its own row),
+/// else [`endpoint_label`]. Hostile-safe only after
+/// [`crate::report::escape::visible`].
+pub fn display_label(r: &EndpointReport) -> String {
+    match (&r.host, r.ip) {
+        (Some(host), Some(ip)) => format!("{host}:{} ({ip})", r.port),
+        _ => endpoint_label(r),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod openssl;
 pub mod real;
 
@@ -191,4 +192,30 @@ pub async fn scan_to_files(
     assert_eq!(rows.len(), 1, "{out:?}");
     assert_eq!(reports.len(), 1, "{out:?}");
     (out.status.code(), rows.remove(0), reports.remove(0))
+}
+
+/// `true` when the command `name` is on PATH. Otherwise prints a loud
+/// SKIPPED line and returns `false`, or panics when
+/// `FTPS_SCAN_REQUIRE_REAL_SERVERS=1` (CI: `.ci/run` installs `hint`).
+pub fn tool_available(name: &str, hint: &str) -> bool {
+    if real::on_path(name) {
+        return true;
+    }
+    let message = format!("{name} is not installed ({hint})");
+    if real::servers_required() {
+        panic!("FTPS_SCAN_REQUIRE_REAL_SERVERS=1 but {message}");
+    }
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
+/// Runs `ftps-scan demo -q --fail-on never` with `flags` (output files)
+/// and returns its output.
+pub async fn run_demo(flags: &[String]) -> std::process::Output {
+    let mut args: Vec<String> = ["demo", "-q", "--fail-on", "never"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend_from_slice(flags);
+    run_binary(args).await
 }
