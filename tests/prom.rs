@@ -53,12 +53,7 @@ fn samples(text: &str) -> Samples {
     out
 }
 
-fn of(
-    all: &Samples,
-    name: &str,
-    r: &EndpointReport,
-    extra: &[(&str, &str)],
-) -> Option<f64> {
+fn of(all: &Samples, name: &str, r: &EndpointReport, extra: &[(&str, &str)]) -> Option<f64> {
     all.get(name)?
         .iter()
         .find(|(labels, _)| {
