@@ -47,6 +47,17 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Print a shell completion script (bash: `source <(ftps-scan
+    /// completions bash)`; zsh: into a directory of $fpath as `_ftps-scan`;
+    /// fish: into ~/.config/fish/completions/ftps-scan.fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `ftps-scan man > ftps-scan.1; man -l
+    /// ftps-scan.1`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -233,6 +244,11 @@ pub struct OutputArgs {
     /// (never under cron or in a pipe).
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+
+    /// Seconds between the plain progress lines that `--progress always`
+    /// prints when standard error is not a terminal (a log file, CI).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_seconds)]
+    pub progress_interval: f64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use clap::Parser;
 use cli::{Cli, Command, OutputArgs};
 use ftps_scan::policy::Policy;
 use ftps_scan::scan::{run_scan, stop_signal, ScanEvent};
-use ftps_scan::targets::{InputSource, ParseOptions, TargetReader};
+use ftps_scan::targets::{count_endpoints, EndpointCount, InputSource, ParseOptions, TargetReader};
 use ftps_scan::ScanConfig;
 use output::{ExitCode as Code, Outputs, Tally};
 use std::process::ExitCode;
@@ -55,6 +55,16 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Some(Command::Demo { output }) => run_demo(output).await,
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "ftps-scan", &mut std::io::stdout());
+            Ok(Code::Clean)
+        }
+        Some(Command::Man) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(Code::Clean)
+        }
         Some(Command::Diff {
             old,
             new,
@@ -76,7 +86,23 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
             let mut config = args.config(trust)?;
             output::fit_open_file_limit(&mut config, args.output.quiet);
             let options = args.parse_options();
-            scan_and_report(sources, options, config, &args.output).await
+            // A total for the progress bar, counted on the side, when the
+            // targets can be read twice (not standard input).
+            let stdin = sources.iter().any(|s| matches!(s, InputSource::Stdin));
+            let total = (!stdin).then(|| {
+                let (sources, options) = (sources.clone(), options.clone());
+                let (ports, shards) = (config.ports.len(), config.shard.map(|s| s.count));
+                tokio::task::spawn_blocking(move || {
+                    let mut count = count_endpoints(sources, options, ports);
+                    if let Some(n) = shards {
+                        // A shard's share, approximately.
+                        count.endpoints = count.endpoints.div_ceil(u64::from(n));
+                        count.exact = false;
+                    }
+                    count
+                })
+            });
+            scan_and_report(sources, options, config, &args.output, total).await
         }
     }
 }
@@ -134,7 +160,14 @@ async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
     config.timeouts.connect = Duration::from_secs(2);
     config.timeouts.read = Duration::from_secs(5);
     config.timeouts.tls = Duration::from_secs(5);
-    let code = scan_and_report(sources, ParseOptions::default(), config, &output).await?;
+    let total = fleet.targets.len() as u64;
+    let total = Some(tokio::spawn(async move {
+        ftps_scan::targets::EndpointCount {
+            endpoints: total,
+            exact: true,
+        }
+    }));
+    let code = scan_and_report(sources, ParseOptions::default(), config, &output, total).await?;
     drop(fleet);
     Ok(code)
 }
@@ -145,6 +178,7 @@ async fn scan_and_report(
     options: ParseOptions,
     config: ScanConfig,
     output: &OutputArgs,
+    total: Option<tokio::task::JoinHandle<EndpointCount>>,
 ) -> anyhow::Result<Code> {
     let policy = match &output.policy {
         Some(path) => ftps_scan::policy_file::load(path)?,
@@ -159,7 +193,10 @@ async fn scan_and_report(
     let (stop_handle, stop) = stop_signal();
     let scan = tokio::spawn(run_scan(reader, Arc::new(config), events_tx, stop));
     let mut tally = Tally::default();
-    let progress = output::Progress::new(output.progress, output.quiet);
+    let mut progress = output::Progress::new(output.progress, output.quiet);
+    let mut total = total;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(output.progress_interval));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signals = output::Signals::new()?;
     let mut grace_deadline: Option<tokio::time::Instant> = None;
     loop {
@@ -198,9 +235,19 @@ async fn scan_and_report(
                 }
             }
             () = grace => break,
+            count = async { total.as_mut().expect("guarded").await }, if total.is_some() => {
+                total = None;
+                if let Ok(count) = count {
+                    progress.set_total(count, &tally);
+                }
+            }
+            _ = ticker.tick(), if progress.is_plain() => progress.plain_line(&tally),
         }
     }
     scan.abort();
+    if progress.is_plain() {
+        progress.plain_line(&tally);
+    }
     progress.clear();
     outputs.finish(&ftps_scan::report::RunInfo {
         started_at: ftps_scan::scan::format_utc(started),

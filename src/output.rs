@@ -8,6 +8,7 @@ use ftps_scan::report::csv::CsvSink;
 use ftps_scan::report::jsonl::JsonLinesSink;
 use ftps_scan::report::table::TableSink;
 use ftps_scan::report::{html, in_input_order, prom, EndpointReport, RunInfo, Sink, Status};
+use ftps_scan::targets::EndpointCount;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -123,7 +124,14 @@ impl Outputs {
             None => (Box::new(std::io::stdout()), false),
         };
         sinks.push(match (args.format, main_continues) {
-            (Format::Table, _) => Box::new(TableSink::new(main)),
+            (Format::Table, _) => Box::new(TableSink::with_width(
+                main,
+                if args.output.is_none() {
+                    table_width()
+                } else {
+                    None
+                },
+            )),
             (Format::Csv, false) => Box::new(CsvSink::new(main)),
             (Format::Csv, true) => Box::new(CsvSink::continuing(main)),
             (Format::Jsonl, _) => Box::new(JsonLinesSink::new(main)),
@@ -191,6 +199,21 @@ impl Outputs {
         }
         Ok(())
     }
+}
+
+/// The width the table on standard output should fit: the terminal's, or
+/// `COLUMNS` when standard output is not a terminal (`COLUMNS=80 ftps-scan
+/// ... | less`); none (one unwrapped line per row) otherwise.
+fn table_width() -> Option<usize> {
+    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
+        return Some(usize::from(w));
+    }
+    std::env::var("COLUMNS")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|w| *w >= 40)
 }
 
 /// How output files are opened.
@@ -417,43 +440,116 @@ impl Signals {
     }
 }
 
-/// The progress bar: on a terminal only (or when asked), never under cron.
+/// Progress on standard error: a bar on a terminal (or when asked), plain
+/// periodic lines with `--progress always` when standard error is not a
+/// terminal (a log file, CI), nothing under cron.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    /// Plain lines instead of a bar.
+    plain: bool,
+    total: Option<EndpointCount>,
+    started: std::time::Instant,
 }
 
 impl Progress {
     pub fn new(mode: crate::cli::ProgressArg, quiet: bool) -> Self {
         use std::io::IsTerminal;
+        let terminal = std::io::stderr().is_terminal();
         let show = match mode {
             crate::cli::ProgressArg::Always => true,
             crate::cli::ProgressArg::Never => false,
-            crate::cli::ProgressArg::Auto => !quiet && std::io::stderr().is_terminal(),
+            crate::cli::ProgressArg::Auto => !quiet && terminal,
         };
-        let bar = show.then(|| {
+        let plain = show && !terminal;
+        let bar = (show && !plain).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
+            Self::style(
+                &bar,
                 "{spinner} {elapsed_precise} {pos} done, {per_sec} · {msg}",
-            ) {
-                bar.set_style(style);
-            }
+            );
             bar.enable_steady_tick(std::time::Duration::from_millis(250));
             bar
         });
-        Self { bar }
+        Self {
+            bar,
+            plain,
+            total: None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn style(bar: &indicatif::ProgressBar, template: &str) {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// The number of endpoints the run will have (`exact: false`: about,
+    /// names may resolve to several addresses), once counted.
+    pub fn set_total(&mut self, count: EndpointCount, tally: &Tally) {
+        self.total = Some(count);
+        if let Some(bar) = &self.bar {
+            bar.set_length(count.endpoints.max(tally.endpoints));
+            let about = if count.exact { "" } else { "~" };
+            Self::style(
+                bar,
+                &format!("{{spinner}} {{elapsed_precise}} [{{bar:24}}] {{pos}}/{about}{{len}} done, {{per_sec}}, ETA {{eta}} · {{msg}}"),
+            );
+        }
     }
 
     pub fn finished(&self, tally: &Tally) {
         if let Some(bar) = &self.bar {
+            if let Some(total) = self.total {
+                bar.set_length(total.endpoints.max(tally.endpoints));
+            }
             bar.set_position(tally.endpoints);
-            let statuses: Vec<String> = tally
-                .statuses
-                .iter()
-                .map(|(s, n)| format!("{s} {n}"))
-                .collect();
-            bar.set_message(statuses.join(", "));
+            bar.set_message(Self::statuses(tally));
         }
+    }
+
+    fn statuses(tally: &Tally) -> String {
+        tally
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// One plain line: `ftps-scan: 12/40 endpoints done, 3.1/s, ETA 10s; ok 10, refused 2`.
+    pub fn plain_line(&self, tally: &Tally) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let rate = if elapsed > 0.0 {
+            tally.endpoints as f64 / elapsed
+        } else {
+            0.0
+        };
+        let mut line = format!("ftps-scan: {}", tally.endpoints);
+        if let Some(total) = self.total {
+            let total_n = total.endpoints.max(tally.endpoints);
+            let about = if total.exact { "" } else { "~" };
+            line.push_str(&format!("/{about}{total_n}"));
+            line.push_str(" endpoints done");
+            line.push_str(&format!(", {rate:.1}/s"));
+            if rate > 0.0 {
+                let eta = (total_n - tally.endpoints) as f64 / rate;
+                line.push_str(&format!(", ETA {}s", eta.round() as u64));
+            }
+        } else {
+            line.push_str(&format!(" endpoints done, {rate:.1}/s"));
+        }
+        let statuses = Self::statuses(tally);
+        if !statuses.is_empty() {
+            line.push_str("; ");
+            line.push_str(&statuses);
+        }
+        eprintln!("{line}");
     }
 
     /// Runs `f` (which writes to the terminal) with the bar hidden.

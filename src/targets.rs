@@ -302,6 +302,46 @@ pub struct TargetReader {
     pending: Option<TargetError>,
 }
 
+/// How many endpoints targets make, counted without resolving a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointCount {
+    pub endpoints: u64,
+    /// False when a hostname is among the targets: it is counted as one
+    /// address, and may resolve to several.
+    pub exact: bool,
+}
+
+/// Counts the endpoints of `sources` (each host or block address times
+/// its ports) by reading them once, for a progress total and an ETA. Bad
+/// lines are skipped silently (the scan itself reports them).
+pub fn count_endpoints(
+    sources: Vec<InputSource>,
+    options: ParseOptions,
+    default_ports: usize,
+) -> EndpointCount {
+    let mut count = EndpointCount {
+        endpoints: 0,
+        exact: true,
+    };
+    for spec in TargetReader::new(sources, options).flatten() {
+        let ports = if spec.port.is_some() {
+            1
+        } else {
+            default_ports as u64
+        };
+        let hosts = match &spec.host {
+            HostSpec::Name(_) => {
+                count.exact = false;
+                1
+            }
+            HostSpec::Ip(_) => 1,
+            HostSpec::Cidr(net) => u64::try_from(cidr_size(net)).unwrap_or(u64::MAX),
+        };
+        count.endpoints = count.endpoints.saturating_add(hosts.saturating_mul(ports));
+    }
+    count
+}
+
 /// A source of target lines given by the user.
 #[derive(Debug, Clone)]
 pub enum InputSource {
@@ -550,5 +590,22 @@ mod tests {
         assert_eq!(t.port, Some(2121));
         assert_eq!(t.text, "127.0.0.1:2121");
         assert!(parse("\u{feff}# a comment").unwrap().is_none());
+    }
+
+    #[test]
+    fn endpoint_counts_agree_with_the_expansion() {
+        let lines = [
+            "192.0.2.0/29",
+            "192.0.2.1:21",
+            "ftp.example.com",
+            "bad:70000",
+        ];
+        let sources = lines
+            .iter()
+            .map(|l| InputSource::Literal(l.to_string()))
+            .collect();
+        let count = count_endpoints(sources, ParseOptions::default(), 2);
+        assert_eq!(count.endpoints, 6 * 2 + 1 + 2);
+        assert!(!count.exact);
     }
 }
