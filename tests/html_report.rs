@@ -171,25 +171,14 @@ async fn the_demo_report_renders_sorts_filters_and_is_not_blank() {
 
 #[tokio::test]
 async fn a_hostile_greeting_stays_text_in_the_browser() {
-    use ftps_scan::testbed::{RawServer, Step};
     if !browser::available() {
         return;
     }
     let mut greeting = b"220 <script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"></dd></dl></details><b>fake</b> \x1b]0;title\x07 \xc2\x9b31m".to_vec();
     greeting.extend(b" \xff end\r\n");
-    let server = RawServer::start(vec![
-        Step::Send(greeting),
-        Step::ReadLine,
-        Step::Send(b"211 no features\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"502 </td><script>window.pwned=3</script>\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"502 no\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"530 no\r\n".to_vec()),
-    ])
-    .await
-    .unwrap();
+    let server =
+        support::hostile_no_tls_server(greeting, b"502 </td><script>window.pwned=3</script>\r\n")
+            .await;
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("hostile.html");
     let out = support::run_binary(vec![

@@ -147,25 +147,12 @@ fn raw_controls(bytes: &[u8]) -> Vec<usize> {
 
 #[tokio::test]
 async fn a_hostile_greeting_reaches_no_output_raw() {
-    use ftps_scan::testbed::{RawServer, Step};
     // Title change, clipboard write (OSC 52), clear screen, a CSI in its C1
     // form, DEL, a fake row, and bytes that are not UTF-8.
     let mut greeting = b"220 \x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J".to_vec();
     greeting.extend("\u{9b}31m fake pass row \u{7f}".as_bytes());
     greeting.extend(b" \xff\xfe end\r\n");
-    let server = RawServer::start(vec![
-        Step::Send(greeting),
-        Step::ReadLine,
-        Step::Send(b"211 no features\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"502 \x1b[31mno TLS\x1b[0m\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"502 no\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"530 no\r\n".to_vec()),
-    ])
-    .await
-    .unwrap();
+    let server = support::hostile_no_tls_server(greeting, b"502 \x1b[31mno TLS\x1b[0m\r\n").await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("r.csv");
     let jsonl = dir.path().join("r.jsonl");

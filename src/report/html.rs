@@ -11,22 +11,17 @@
 
 use super::escape::visible;
 use super::table::{accepted_versions, certificate_summary, display_label};
-use super::{in_input_order, EndpointReport, RunInfo, Status};
+use super::{in_input_order, EndpointReport, RunInfo, Status, VERSIONS};
 use crate::ftp::Reply;
 use crate::policy::{Severity, Verdict};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use std::collections::BTreeMap;
 
-/// The protocol versions in the order the charts and tables show them.
-const VERSIONS: [&str; 6] = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
-
-const SEVERITIES: [Severity; 5] = [
-    Severity::Critical,
-    Severity::High,
-    Severity::Medium,
-    Severity::Low,
-    Severity::Info,
-];
+/// Severities as the page lists them: the worst first.
+const SEVERITIES: [Severity; 5] = {
+    let [a, b, c, d, e] = Severity::ALL;
+    [e, d, c, b, a]
+};
 
 /// Certificates drawn on the expiry timeline at most (the table has all).
 const TIMELINE_MAX: usize = 40;

@@ -13,20 +13,12 @@
 //! control characters are made visible ([`visible`]).
 
 use super::escape::visible;
-use super::{in_input_order, EndpointReport, RunInfo};
+use super::{in_input_order, EndpointReport, RunInfo, VERSIONS};
 use crate::policy::{Severity, Verdict};
 use std::collections::HashSet;
 use std::fmt::Write;
 use time::format_description::well_known::Rfc3339;
 
-const VERSIONS: [&str; 6] = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
-const SEVERITIES: [Severity; 5] = [
-    Severity::Info,
-    Severity::Low,
-    Severity::Medium,
-    Severity::High,
-    Severity::Critical,
-];
 const VERDICTS: [Verdict; 4] = [Verdict::Pass, Verdict::Warn, Verdict::Fail, Verdict::Error];
 
 /// A label value in the exposition format: controls made visible, then
@@ -215,7 +207,7 @@ pub fn render(reports: &[EndpointReport], run: &RunInfo) -> String {
         for each in VERDICTS {
             verdict.add(&with(&[("verdict", &each.to_string())]), bit(each == v));
         }
-        for s in SEVERITIES {
+        for s in Severity::ALL {
             let n = r.findings.iter().filter(|f| f.severity == s).count();
             findings.add(&with(&[("severity", s.as_str())]), n);
         }

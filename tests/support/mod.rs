@@ -219,3 +219,27 @@ pub async fn run_demo(flags: &[String]) -> std::process::Output {
     args.extend_from_slice(flags);
     run_binary(args).await
 }
+
+/// A raw server that greets with `greeting` (a whole reply, CRLF included),
+/// lists no features, refuses AUTH TLS with `auth_reply`, AUTH SSL with
+/// `502 no` and the cleartext USER with `530 no`: hostile text in every
+/// reply an explicit scan reads.
+pub async fn hostile_no_tls_server(
+    greeting: Vec<u8>,
+    auth_reply: &[u8],
+) -> ftps_scan::testbed::RawServer {
+    use ftps_scan::testbed::{RawServer, Step};
+    RawServer::start(vec![
+        Step::Send(greeting),
+        Step::ReadLine,
+        Step::Send(b"211 no features\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(auth_reply.to_vec()),
+        Step::ReadLine,
+        Step::Send(b"502 no\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"530 no\r\n".to_vec()),
+    ])
+    .await
+    .unwrap()
+}
