@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ftps_scan::probe::posture::{LoginConfig, LoginConfigError, PostureConfig, Secret};
 use ftps_scan::scan::Shard;
-use ftps_scan::targets::{InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
+use ftps_scan::targets::{InputFormat, InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
 use ftps_scan::tls::trust::{TrustSource, TrustStore};
 use ftps_scan::{Mode, ScanConfig, Timeouts};
 use std::path::PathBuf;
@@ -167,6 +167,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub shards: Option<u32>,
 
+    /// What the target files hold: `auto` tells port-scanner output (nmap
+    /// -oX / -oG, masscan -oJ / -oL) from target lists by its content; of
+    /// scanner output, the open ports named FTP or in --ports are scanned.
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+    pub input_format: InputFormatArg,
+
     /// Largest CIDR block accepted (addresses).
     #[arg(long, default_value_t = DEFAULT_MAX_CIDR_HOSTS, value_name = "N")]
     pub max_cidr_hosts: u64,
@@ -259,6 +265,16 @@ pub enum Format {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormatArg {
+    Auto,
+    Targets,
+    NmapXml,
+    NmapGrep,
+    MasscanJson,
+    MasscanList,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressArg {
     Auto,
     Always,
@@ -339,6 +355,15 @@ impl ScanArgs {
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions {
             max_cidr_hosts: self.max_cidr_hosts,
+            input_format: match self.input_format {
+                InputFormatArg::Auto => InputFormat::Auto,
+                InputFormatArg::Targets => InputFormat::Targets,
+                InputFormatArg::NmapXml => InputFormat::NmapXml,
+                InputFormatArg::NmapGrep => InputFormat::NmapGrep,
+                InputFormatArg::MasscanJson => InputFormat::MasscanJson,
+                InputFormatArg::MasscanList => InputFormat::MasscanList,
+            },
+            ftp_ports: self.ports.clone(),
         }
     }
 

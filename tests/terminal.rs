@@ -125,7 +125,7 @@ fn completions_for_bash_zsh_and_fish() {
     let bash = binary(&["completions", "bash"], &[]);
     assert!(bash.status.success());
     let script = text(&bash.stdout);
-    for word in ["--html", "--prom", "completions", "demo"] {
+    for word in ["--html", "--prom", "--input-format", "completions", "demo"] {
         assert!(script.contains(word), "{word}");
     }
     // bash parses it, and it registers a completion for the command.
