@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ftps_scan::probe::posture::{LoginConfig, LoginConfigError, PostureConfig, Secret};
 use ftps_scan::scan::Shard;
-use ftps_scan::targets::{InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
+use ftps_scan::targets::{InputFormat, InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
 use ftps_scan::tls::trust::{TrustSource, TrustStore};
 use ftps_scan::{Mode, ScanConfig, Timeouts};
 use std::path::PathBuf;
@@ -64,6 +64,17 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Print a shell completion script (bash: `source <(ftps-scan
+    /// completions bash)`; zsh: into a directory of $fpath as `_ftps-scan`;
+    /// fish: into ~/.config/fish/completions/ftps-scan.fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `ftps-scan man > ftps-scan.1; man -l
+    /// ftps-scan.1`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +192,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub shards: Option<u32>,
 
+    /// What the target files hold: `auto` tells port-scanner output (nmap
+    /// -oX / -oG, masscan -oJ / -oL) from target lists by its content; of
+    /// scanner output, the open ports named FTP or in --ports are scanned.
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+    pub input_format: InputFormatArg,
+
     /// Largest CIDR block accepted (addresses).
     #[arg(long, default_value_t = DEFAULT_MAX_CIDR_HOSTS, value_name = "N")]
     pub max_cidr_hosts: u64,
@@ -235,6 +252,16 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub findings_csv: Option<PathBuf>,
 
+    /// Also write a self-contained HTML report (summary, charts, sortable
+    /// table, evidence per endpoint) to FILE at the end of the run.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Also write a Prometheus textfile (node_exporter textfile collector)
+    /// to FILE at the end of the run, atomically (temporary file + rename).
+    #[arg(long, value_name = "FILE")]
+    pub prom: Option<PathBuf>,
+
     /// Compliance policy (TOML): severities, thresholds, exceptions.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -257,6 +284,11 @@ pub struct OutputArgs {
     /// (never under cron or in a pipe).
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+
+    /// Seconds between the plain progress lines that `--progress always`
+    /// prints when standard error is not a terminal (a log file, CI).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_seconds)]
+    pub progress_interval: f64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +296,16 @@ pub enum Format {
     Table,
     Csv,
     Jsonl,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormatArg {
+    Auto,
+    Targets,
+    NmapXml,
+    NmapGrep,
+    MasscanJson,
+    MasscanList,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,6 +392,15 @@ impl ScanArgs {
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions {
             max_cidr_hosts: self.max_cidr_hosts,
+            input_format: match self.input_format {
+                InputFormatArg::Auto => InputFormat::Auto,
+                InputFormatArg::Targets => InputFormat::Targets,
+                InputFormatArg::NmapXml => InputFormat::NmapXml,
+                InputFormatArg::NmapGrep => InputFormat::NmapGrep,
+                InputFormatArg::MasscanJson => InputFormat::MasscanJson,
+                InputFormatArg::MasscanList => InputFormat::MasscanList,
+            },
+            ftp_ports: self.ports.clone(),
         }
     }
 

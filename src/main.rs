@@ -9,7 +9,7 @@ use clap::Parser;
 use cli::{Cli, Command, OutputArgs};
 use ftps_scan::policy::Policy;
 use ftps_scan::scan::{run_scan, stop_signal, ScanEvent};
-use ftps_scan::targets::{InputSource, ParseOptions, TargetReader};
+use ftps_scan::targets::{count_endpoints, EndpointCount, InputSource, ParseOptions, TargetReader};
 use ftps_scan::ScanConfig;
 use output::{ExitCode as Code, Outputs, Tally};
 use std::process::ExitCode;
@@ -72,6 +72,16 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Some(Command::Demo { output }) => run_demo(output).await,
         Some(Command::Recover { spool, output }) => run_recover(&spool, output),
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "ftps-scan", &mut std::io::stdout());
+            Ok(Code::Clean)
+        }
+        Some(Command::Man) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(Code::Clean)
+        }
         Some(Command::Diff {
             old,
             new,
@@ -105,8 +115,24 @@ async fn run(cli: Cli) -> anyhow::Result<Code> {
             let mut config = args.config(trust)?;
             output::fit_open_file_limit(&mut config, args.output.quiet);
             let options = args.parse_options();
+            // A total for the progress bar, counted on the side, when the
+            // targets can be read twice (not standard input).
+            let stdin = sources.iter().any(|s| matches!(s, InputSource::Stdin));
+            let total = (!stdin).then(|| {
+                let (sources, options) = (sources.clone(), options.clone());
+                let (ports, shards) = (config.ports.len(), config.shard.map(|s| s.count));
+                tokio::task::spawn_blocking(move || {
+                    let mut count = count_endpoints(sources, options, ports);
+                    if let Some(n) = shards {
+                        // A shard's share, approximately.
+                        count.endpoints = count.endpoints.div_ceil(u64::from(n));
+                        count.exact = false;
+                    }
+                    count
+                })
+            });
             let settings = config.fact_settings();
-            scan_and_report(sources, options, config, settings, &args.output).await
+            scan_and_report(sources, options, config, settings, &args.output, total).await
         }
     }
 }
@@ -136,6 +162,8 @@ fn output_paths(out: &OutputArgs) -> Vec<(&'static str, std::path::PathBuf)> {
         ("--jsonl", out.jsonl.clone()),
         ("--findings-csv", out.findings_csv.clone()),
         ("the spool (--spool)", output::spool_path(out)),
+        ("--html", out.html.clone()),
+        ("--prom", out.prom.clone()),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.map(|p| (flag, p)))
@@ -186,7 +214,15 @@ fn run_recover(spool: &std::path::Path, mut output: OutputArgs) -> anyhow::Resul
             outputs.write(report).map_err(|e| format!("{e:#}"))
         },
     )?;
-    outputs.finish()?;
+    let now = time::OffsetDateTime::now_utc();
+    outputs.finish(&ftps_scan::report::RunInfo {
+        started_at: ftps_scan::scan::format_utc(now),
+        started_unix: now.unix_timestamp(),
+        duration: Duration::ZERO,
+        version: env!("CARGO_PKG_VERSION"),
+        interrupted: false,
+        input_errors: tally.input_errors,
+    })?;
     if !output.quiet {
         eprintln!("{}", tally.summary());
     }
@@ -217,7 +253,22 @@ async fn run_demo(mut output: OutputArgs) -> anyhow::Result<Code> {
     config.timeouts.tls = Duration::from_secs(5);
     let mut settings = config.fact_settings();
     settings.insert("demo".into(), "on".into());
-    let code = scan_and_report(sources, ParseOptions::default(), config, settings, &output).await?;
+    let total = fleet.targets.len() as u64;
+    let total = Some(tokio::spawn(async move {
+        ftps_scan::targets::EndpointCount {
+            endpoints: total,
+            exact: true,
+        }
+    }));
+    let code = scan_and_report(
+        sources,
+        ParseOptions::default(),
+        config,
+        settings,
+        &output,
+        total,
+    )
+    .await?;
     drop(fleet);
     Ok(code)
 }
@@ -229,47 +280,53 @@ async fn scan_and_report(
     config: ScanConfig,
     settings: std::collections::BTreeMap<String, String>,
     output: &OutputArgs,
+    total: Option<tokio::task::JoinHandle<EndpointCount>>,
 ) -> anyhow::Result<Code> {
     let policy = match &output.policy {
         Some(path) => ftps_scan::policy_file::load(path)?,
         None => Policy::default(),
     };
     let (policy_name, policy_sha256) = output::policy_identity(output.policy.as_deref())?;
-    let started = ftps_scan::scan::format_utc(time::OffsetDateTime::now_utc());
+    let started = time::OffsetDateTime::now_utc();
+    let started_clock = std::time::Instant::now();
+    let today = started.date();
     let mut outputs = Outputs::open(output)?;
     let mut run_records = output::RunRecords::start(
         output,
         ftps_scan::report::run_record::RunRecord::new(
-            started,
+            ftps_scan::scan::format_utc(started),
             settings,
             policy_name,
             policy_sha256,
         ),
     )?;
-    let today = time::OffsetDateTime::now_utc().date();
     let reader = TargetReader::new(sources, options);
     let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
     let (stop_handle, stop) = stop_signal();
     let mut scan = tokio::spawn(run_scan(reader, Arc::new(config), events_tx, stop));
     let mut tally = Tally::default();
-    let progress = output::Progress::new(output.progress, output.quiet);
+    let mut progress = output::Progress::new(output.progress, output.quiet);
+    let mut total = total;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(output.progress_interval));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signals = output::Signals::new()?;
     let mut deadline: Option<(tokio::time::Instant, Stage)> = None;
-    let mut handle = |event: ScanEvent, tally: &mut Tally| -> anyhow::Result<()> {
-        match event {
-            ScanEvent::InputError(e) => {
-                tally.input_errors += 1;
-                progress.suspend(|| eprintln!("ftps-scan: input error: {e}"));
+    let mut handle =
+        |event: ScanEvent, tally: &mut Tally, progress: &output::Progress| -> anyhow::Result<()> {
+            match event {
+                ScanEvent::InputError(e) => {
+                    tally.input_errors += 1;
+                    progress.suspend(|| eprintln!("ftps-scan: input error: {e}"));
+                }
+                ScanEvent::Report(mut report) => {
+                    policy.apply(&mut report, today);
+                    tally.count(&report);
+                    progress.finished(tally);
+                    progress.suspend(|| outputs.write(*report))?;
+                }
             }
-            ScanEvent::Report(mut report) => {
-                policy.apply(&mut report, today);
-                tally.count(&report);
-                progress.finished(tally);
-                progress.suspend(|| outputs.write(*report))?;
-            }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     loop {
         let timer = async {
             match deadline {
@@ -281,13 +338,13 @@ async fn scan_and_report(
             biased;
             event = events.recv() => match event {
                 None => break,
-                Some(event) => handle(event, &mut tally)?,
+                Some(event) => handle(event, &mut tally, &progress)?,
             },
             _ = &mut scan => {
                 // Every row was sent before the scan ended; a reader left
                 // blocked on its source may still hold the channel open.
                 while let Ok(event) = events.try_recv() {
-                    handle(event, &mut tally)?;
+                    handle(event, &mut tally, &progress)?;
                 }
                 break;
             }
@@ -314,11 +371,28 @@ async fn scan_and_report(
                 }
                 _ => break,
             },
+            count = async { total.as_mut().expect("guarded").await }, if total.is_some() => {
+                total = None;
+                if let Ok(count) = count {
+                    progress.set_total(count, &tally);
+                }
+            }
+            _ = ticker.tick(), if progress.is_plain() => progress.plain_line(&tally),
         }
     }
     scan.abort();
+    if progress.is_plain() {
+        progress.plain_line(&tally);
+    }
     progress.clear();
-    outputs.finish()?;
+    outputs.finish(&ftps_scan::report::RunInfo {
+        started_at: ftps_scan::scan::format_utc(started),
+        started_unix: started.unix_timestamp(),
+        duration: started_clock.elapsed(),
+        version: env!("CARGO_PKG_VERSION"),
+        interrupted: tally.interrupted.is_some(),
+        input_errors: tally.input_errors,
+    })?;
     run_records.finish(&tally)?;
     if !output.quiet {
         eprintln!("{}", tally.summary());

@@ -9,7 +9,8 @@ use ftps_scan::report::jsonl::JsonLinesSink;
 use ftps_scan::report::run_record::{self, RunCounts, RunRecord};
 use ftps_scan::report::spool::Spool;
 use ftps_scan::report::table::TableSink;
-use ftps_scan::report::{EndpointReport, Sink, Status};
+use ftps_scan::report::{html, prom, EndpointReport, RunInfo, Sink, Status};
+use ftps_scan::targets::EndpointCount;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -25,11 +26,79 @@ pub enum ExitCode {
     Interrupted = 130,
 }
 
-/// The sinks of a run: the main format plus extra CSV / JSON Lines files.
+/// The sinks of a run: the main format plus extra CSV / JSON Lines files,
+/// and the whole-run reports (HTML, Prometheus) written at the end.
 pub struct Outputs {
     sinks: Vec<Box<dyn Sink>>,
     /// With `--sort input`, rows wait in this spool file until the end.
     spool: Option<Spool>,
+    whole: Vec<WholeFile>,
+    /// Every report, kept for the whole-run files (only when there are any).
+    all: Vec<EndpointReport>,
+}
+
+/// A report made from the whole run (`--html`, `--prom`): rendered at the
+/// end into a temporary file beside its path, then renamed over it, so a
+/// reader (node_exporter, a browser) never sees half a file.
+struct WholeFile {
+    path: PathBuf,
+    temp: PathBuf,
+    file: File,
+    render: fn(&[EndpointReport], &RunInfo) -> String,
+}
+
+impl Drop for WholeFile {
+    /// A run that ends in an error leaves no temporary file behind (after
+    /// the rename there is none to remove).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+impl WholeFile {
+    /// Creates the temporary file now, so an unwritable directory fails
+    /// the run before anything is scanned.
+    fn open(
+        path: &Path,
+        mode: WriteMode,
+        created: &mut Vec<PathBuf>,
+        render: fn(&[EndpointReport], &RunInfo) -> String,
+    ) -> Result<Self> {
+        if mode == WriteMode::NoClobber && path.exists() {
+            anyhow::bail!(
+                "output file {} already exists (--no-clobber); nothing was scanned",
+                path.display()
+            );
+        }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| anyhow::anyhow!("cannot write output file {}: {e}", path.display()))?;
+        created.push(temp.clone());
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            file,
+            render,
+        })
+    }
+
+    fn finish(mut self, reports: &[EndpointReport], run: &RunInfo) -> Result<()> {
+        let text = (self.render)(reports, run);
+        let written = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_all())
+            .and_then(|()| std::fs::rename(&self.temp, &self.path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&self.temp);
+            anyhow::bail!("cannot write output file {}: {e}", self.path.display());
+        }
+        Ok(())
+    }
 }
 
 impl Outputs {
@@ -69,7 +138,14 @@ impl Outputs {
             None => (Box::new(std::io::stdout()), false),
         };
         sinks.push(match (args.format, main_continues) {
-            (Format::Table, _) => Box::new(TableSink::new(main)),
+            (Format::Table, _) => Box::new(TableSink::with_width(
+                main,
+                if args.output.is_none() {
+                    table_width()
+                } else {
+                    None
+                },
+            )),
             (Format::Csv, false) => Box::new(CsvSink::new(main)),
             (Format::Csv, true) => Box::new(CsvSink::continuing(main)),
             (Format::Jsonl, _) => Box::new(JsonLinesSink::new(main)),
@@ -90,10 +166,25 @@ impl Outputs {
                 (file, true) => Box::new(FindingsCsvSink::continuing(file)),
             });
         }
-        Ok(Self { sinks, spool })
+        let mut whole = Vec::new();
+        if let Some(path) = &args.html {
+            whole.push(WholeFile::open(path, mode, created, html::render)?);
+        }
+        if let Some(path) = &args.prom {
+            whole.push(WholeFile::open(path, mode, created, prom::render)?);
+        }
+        Ok(Self {
+            sinks,
+            spool,
+            whole,
+            all: Vec::new(),
+        })
     }
 
     pub fn write(&mut self, report: EndpointReport) -> Result<()> {
+        if !self.whole.is_empty() {
+            self.all.push(report.clone());
+        }
         match &mut self.spool {
             Some(spool) => spool.push(&report)?,
             None => self.write_now(&report)?,
@@ -108,12 +199,15 @@ impl Outputs {
         Ok(())
     }
 
-    pub fn finish(&mut self) -> Result<()> {
+    pub fn finish(&mut self, run: &RunInfo) -> Result<()> {
         if let Some(spool) = self.spool.take() {
             spool.drain_sorted(|report| self.write_now(&report).map_err(|e| format!("{e:#}")))?;
         }
         for sink in &mut self.sinks {
             sink.finish().context("finishing the report")?;
+        }
+        for file in std::mem::take(&mut self.whole) {
+            file.finish(&self.all, run)?;
         }
         Ok(())
     }
@@ -229,6 +323,21 @@ pub fn spool_path(args: &OutputArgs) -> Option<PathBuf> {
         }
         None => std::env::temp_dir().join(format!("ftps-scan-{}.spool.jsonl", std::process::id())),
     })
+}
+
+/// The width the table on standard output should fit: the terminal's, or
+/// `COLUMNS` when standard output is not a terminal (`COLUMNS=80 ftps-scan
+/// ... | less`); none (one unwrapped line per row) otherwise.
+fn table_width() -> Option<usize> {
+    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
+        return Some(usize::from(w));
+    }
+    std::env::var("COLUMNS")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|w| *w >= 40)
 }
 
 /// How output files are opened.
@@ -475,43 +584,116 @@ impl Signals {
     }
 }
 
-/// The progress bar: on a terminal only (or when asked), never under cron.
+/// Progress on standard error: a bar on a terminal (or when asked), plain
+/// periodic lines with `--progress always` when standard error is not a
+/// terminal (a log file, CI), nothing under cron.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    /// Plain lines instead of a bar.
+    plain: bool,
+    total: Option<EndpointCount>,
+    started: std::time::Instant,
 }
 
 impl Progress {
     pub fn new(mode: crate::cli::ProgressArg, quiet: bool) -> Self {
         use std::io::IsTerminal;
+        let terminal = std::io::stderr().is_terminal();
         let show = match mode {
             crate::cli::ProgressArg::Always => true,
             crate::cli::ProgressArg::Never => false,
-            crate::cli::ProgressArg::Auto => !quiet && std::io::stderr().is_terminal(),
+            crate::cli::ProgressArg::Auto => !quiet && terminal,
         };
-        let bar = show.then(|| {
+        let plain = show && !terminal;
+        let bar = (show && !plain).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
+            Self::style(
+                &bar,
                 "{spinner} {elapsed_precise} {pos} done, {per_sec} · {msg}",
-            ) {
-                bar.set_style(style);
-            }
+            );
             bar.enable_steady_tick(std::time::Duration::from_millis(250));
             bar
         });
-        Self { bar }
+        Self {
+            bar,
+            plain,
+            total: None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn style(bar: &indicatif::ProgressBar, template: &str) {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// The number of endpoints the run will have (`exact: false`: about,
+    /// names may resolve to several addresses), once counted.
+    pub fn set_total(&mut self, count: EndpointCount, tally: &Tally) {
+        self.total = Some(count);
+        if let Some(bar) = &self.bar {
+            bar.set_length(count.endpoints.max(tally.endpoints));
+            let about = if count.exact { "" } else { "~" };
+            Self::style(
+                bar,
+                &format!("{{spinner}} {{elapsed_precise}} [{{bar:24}}] {{pos}}/{about}{{len}} done, {{per_sec}}, ETA {{eta}} · {{msg}}"),
+            );
+        }
     }
 
     pub fn finished(&self, tally: &Tally) {
         if let Some(bar) = &self.bar {
+            if let Some(total) = self.total {
+                bar.set_length(total.endpoints.max(tally.endpoints));
+            }
             bar.set_position(tally.endpoints);
-            let statuses: Vec<String> = tally
-                .statuses
-                .iter()
-                .map(|(s, n)| format!("{s} {n}"))
-                .collect();
-            bar.set_message(statuses.join(", "));
+            bar.set_message(Self::statuses(tally));
         }
+    }
+
+    fn statuses(tally: &Tally) -> String {
+        tally
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// One plain line: `ftps-scan: 12/40 endpoints done, 3.1/s, ETA 10s; ok 10, refused 2`.
+    pub fn plain_line(&self, tally: &Tally) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let rate = if elapsed > 0.0 {
+            tally.endpoints as f64 / elapsed
+        } else {
+            0.0
+        };
+        let mut line = format!("ftps-scan: {}", tally.endpoints);
+        if let Some(total) = self.total {
+            let total_n = total.endpoints.max(tally.endpoints);
+            let about = if total.exact { "" } else { "~" };
+            line.push_str(&format!("/{about}{total_n}"));
+            line.push_str(" endpoints done");
+            line.push_str(&format!(", {rate:.1}/s"));
+            if rate > 0.0 {
+                let eta = (total_n - tally.endpoints) as f64 / rate;
+                line.push_str(&format!(", ETA {}s", eta.round() as u64));
+            }
+        } else {
+            line.push_str(&format!(" endpoints done, {rate:.1}/s"));
+        }
+        let statuses = Self::statuses(tally);
+        if !statuses.is_empty() {
+            line.push_str("; ");
+            line.push_str(&statuses);
+        }
+        eprintln!("{line}");
     }
 
     /// Runs `f` (which writes to the terminal) with the bar hidden.

@@ -16,10 +16,14 @@
 //! Files are read line by line, never whole, so a target list of millions of
 //! lines costs constant memory; a CIDR block is expanded lazily later.
 
+mod scanner;
+
+pub use scanner::InputFormat;
+
 use crate::report::Mode;
 use ipnet::IpNet;
 use std::fmt;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -92,11 +96,18 @@ pub enum TargetError {
 #[derive(Debug, Clone)]
 pub struct ParseOptions {
     pub max_cidr_hosts: u64,
+    /// What target files (and standard input) hold.
+    pub input_format: InputFormat,
+    /// Ports taken from a port scanner's output besides those it named
+    /// FTP (the `--ports` list).
+    pub ftp_ports: Vec<u16>,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         Self {
+            input_format: InputFormat::Auto,
+            ftp_ports: vec![21, 990],
             max_cidr_hosts: DEFAULT_MAX_CIDR_HOSTS,
         }
     }
@@ -302,6 +313,46 @@ pub struct TargetReader {
     pending: Option<TargetError>,
 }
 
+/// How many endpoints targets make, counted without resolving a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointCount {
+    pub endpoints: u64,
+    /// False when a hostname is among the targets: it is counted as one
+    /// address, and may resolve to several.
+    pub exact: bool,
+}
+
+/// Counts the endpoints of `sources` (each host or block address times
+/// its ports) by reading them once, for a progress total and an ETA. Bad
+/// lines are skipped silently (the scan itself reports them).
+pub fn count_endpoints(
+    sources: Vec<InputSource>,
+    options: ParseOptions,
+    default_ports: usize,
+) -> EndpointCount {
+    let mut count = EndpointCount {
+        endpoints: 0,
+        exact: true,
+    };
+    for spec in TargetReader::new(sources, options).flatten() {
+        let ports = if spec.port.is_some() {
+            1
+        } else {
+            default_ports as u64
+        };
+        let hosts = match &spec.host {
+            HostSpec::Name(_) => {
+                count.exact = false;
+                1
+            }
+            HostSpec::Ip(_) => 1,
+            HostSpec::Cidr(net) => u64::try_from(cidr_size(net)).unwrap_or(u64::MAX),
+        };
+        count.endpoints = count.endpoints.saturating_add(hosts.saturating_mul(ports));
+    }
+    count
+}
+
 /// A source of target lines given by the user.
 #[derive(Debug, Clone)]
 pub enum InputSource {
@@ -355,6 +406,10 @@ impl TargetReader {
                 }
             }
         };
+        let reader = match self.scanner_output(&source, reader) {
+            Ok(reader) => reader,
+            Err(e) => return Some(Err(e)),
+        };
         self.current = Some(OpenSource {
             source,
             reader,
@@ -365,6 +420,63 @@ impl TargetReader {
         Some(Ok(()))
     }
 }
+
+impl TargetReader {
+    /// A port scanner's output (by content, or as `--input-format` says)
+    /// read whole and turned into one target line per open FTP port;
+    /// anything else is returned as it is, unread.
+    fn scanner_output(
+        &self,
+        source: &Source,
+        mut reader: Box<dyn BufRead + Send>,
+    ) -> Result<Box<dyn BufRead + Send>, TargetError> {
+        let unreadable = |message: String| TargetError::Unreadable {
+            origin: source.clone(),
+            message,
+        };
+        let format = match (source, self.options.input_format) {
+            (Source::Flag, _) => return Ok(reader),
+            (_, InputFormat::Auto) => {
+                let head = reader.fill_buf().map_err(|e| unreadable(e.to_string()))?;
+                InputFormat::detect(head)
+            }
+            (_, format) => format,
+        };
+        if format == InputFormat::Targets {
+            return Ok(reader);
+        }
+        let mut bytes = Vec::new();
+        reader
+            .take(MAX_SCANNER_OUTPUT)
+            .read_to_end(&mut bytes)
+            .map_err(|e| unreadable(e.to_string()))?;
+        if bytes.len() as u64 >= MAX_SCANNER_OUTPUT {
+            return Err(unreadable(format!(
+                "{} output larger than {} MiB",
+                format.name(),
+                MAX_SCANNER_OUTPUT >> 20
+            )));
+        }
+        let found = scanner::parse(format, &bytes, &self.options.ftp_ports).map_err(unreadable)?;
+        if found.is_empty() {
+            return Err(unreadable(format!(
+                "{} output with no open FTP port (ports named ftp, or {})",
+                format.name(),
+                self.options
+                    .ftp_ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let lines: String = found.iter().map(|f| f.target_line() + "\n").collect();
+        Ok(Box::new(io::Cursor::new(lines.into_bytes())))
+    }
+}
+
+/// The largest port-scanner output read (it is parsed whole).
+const MAX_SCANNER_OUTPUT: u64 = 512 << 20;
 
 impl Iterator for TargetReader {
     type Item = Result<TargetSpec, TargetError>;
@@ -592,5 +704,22 @@ mod tests {
             Some(false)
         );
         assert_eq!(line, b"127.0.0.1");
+    }
+
+    #[test]
+    fn endpoint_counts_agree_with_the_expansion() {
+        let lines = [
+            "192.0.2.0/29",
+            "192.0.2.1:21",
+            "ftp.example.com",
+            "bad:70000",
+        ];
+        let sources = lines
+            .iter()
+            .map(|l| InputSource::Literal(l.to_string()))
+            .collect();
+        let count = count_endpoints(sources, ParseOptions::default(), 2);
+        assert_eq!(count.endpoints, 6 * 2 + 1 + 2);
+        assert!(!count.exact);
     }
 }

@@ -50,6 +50,22 @@ async fn colliding_paths_are_refused_before_anything_is_touched() {
             ],
             "name the same file",
         ),
+        (
+            // the whole-run reports are outputs like the others
+            vec![s(&targets), "--html".into(), s(&targets), q.clone()],
+            "--html",
+        ),
+        (
+            vec![
+                s(&targets),
+                "--csv".into(),
+                s(&report),
+                "--prom".into(),
+                s(&same_report),
+                q.clone(),
+            ],
+            "--csv and --prom name the same file",
+        ),
     ];
     for (args, why) in cases {
         let (code, stderr) = run(&args).await;
@@ -131,28 +147,17 @@ fn raw_controls(bytes: &[u8]) -> Vec<usize> {
 
 #[tokio::test]
 async fn a_hostile_greeting_reaches_no_output_raw() {
-    use ftps_scan::testbed::{RawServer, Step};
     // Title change, clipboard write (OSC 52), clear screen, a CSI in its C1
     // form, DEL, a fake row, and bytes that are not UTF-8.
     let mut greeting = b"220 \x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J".to_vec();
     greeting.extend("\u{9b}31m fake pass row \u{7f}".as_bytes());
     greeting.extend(b" \xff\xfe end\r\n");
-    let server = RawServer::start(vec![
-        Step::Send(greeting),
-        Step::ReadLine,
-        Step::Send(b"211 no features\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"502 \x1b[31mno TLS\x1b[0m\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"502 no\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"530 no\r\n".to_vec()),
-    ])
-    .await
-    .unwrap();
+    let server = support::hostile_no_tls_server(greeting, b"502 \x1b[31mno TLS\x1b[0m\r\n").await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("r.csv");
     let jsonl = dir.path().join("r.jsonl");
+    let html = dir.path().join("r.html");
+    let prom = dir.path().join("r.prom");
     let out = support::run_binary(vec![
         "-t".into(),
         server.addr.to_string(),
@@ -161,6 +166,10 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
         s(&csv),
         "--jsonl".into(),
         s(&jsonl),
+        "--html".into(),
+        s(&html),
+        "--prom".into(),
+        s(&prom),
     ])
     .await;
     let table = out.stdout;
@@ -169,6 +178,8 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
         ("stderr", out.stderr.clone()),
         ("csv", std::fs::read(&csv).unwrap()),
         ("jsonl", std::fs::read(&jsonl).unwrap()),
+        ("html", std::fs::read(&html).unwrap()),
+        ("prom", std::fs::read(&prom).unwrap()),
     ] {
         assert_eq!(
             raw_controls(&bytes),
@@ -183,6 +194,9 @@ async fn a_hostile_greeting_reaches_no_output_raw() {
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     assert!(csv_text.contains("\\x1b]0;pwned\\x07"), "{csv_text}");
     assert!(csv_text.contains("\\u009b31m"), "{csv_text}");
+    let html_text = std::fs::read_to_string(&html).unwrap();
+    assert!(html_text.contains("\\x1b]0;pwned\\x07"), "{html_text}");
+    assert!(html_text.contains("\\xff\\xfe end"), "{html_text}");
     let rows = support::read_jsonl(&jsonl);
     let banner = rows[0].ftp.banner.as_ref().unwrap().text();
     assert!(

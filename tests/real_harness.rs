@@ -934,6 +934,9 @@ fn scanner_digest() {
             }
         };
         let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        for e in support::schema_errors(line.trim()) {
+            println!("===== {name}: breaks the JSON Schema: {e}");
+        }
         let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
         let pick = |path: &str| v.pointer(path).map(|x| x.to_string()).unwrap_or("-".into());
         let reply = |path: &str| {

@@ -636,8 +636,7 @@ fn scan_with_binary(target: &str, pki: &TestPki) -> (EndpointReport, i32, Bounce
         "one JSON line expected; exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
     );
-    let report: EndpointReport = serde_json::from_str(lines[0])
-        .unwrap_or_else(|e| panic!("JSON line does not parse: {e}\n{}", lines[0]));
+    let report: EndpointReport = support::parse_jsonl_line(lines[0]);
     (report, output.status.code().unwrap_or(-1), witness)
 }
 

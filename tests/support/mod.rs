@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod openssl;
 pub mod real;
 
@@ -110,13 +111,46 @@ pub fn read_csv(
     (header, rows)
 }
 
-/// A JSON Lines report read back into report structs.
+/// A JSON Lines report read back into report structs, every line checked
+/// against the committed JSON Schema first.
 pub fn read_jsonl(path: &std::path::Path) -> Vec<EndpointReport> {
     std::fs::read_to_string(path)
         .expect("read jsonl")
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .map(parse_jsonl_line)
         .collect()
+}
+
+/// The committed schema of a JSON Lines record, compiled once.
+pub fn schema_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(ftps_scan::report::jsonl::SCHEMA).expect("schema is JSON");
+        jsonschema::draft202012::new(&schema).expect("schema compiles")
+    })
+}
+
+/// Every way `line` breaks the schema, one message each (empty: valid).
+pub fn schema_errors(line: &str) -> Vec<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    schema_validator()
+        .iter_errors(&value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// One JSON Lines record: validated against the schema (a failure names
+/// every violation), then read into a report.
+pub fn parse_jsonl_line(line: &str) -> EndpointReport {
+    let errors = schema_errors(line);
+    assert!(
+        errors.is_empty(),
+        "JSON line breaks schema/endpoint-report.schema.json (a new field must be added there):\n  {}\n{line}",
+        errors.join("\n  ")
+    );
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"))
 }
 
 /// TLS 1.3 and 1.2, the versions a default test server speaks.
@@ -179,4 +213,54 @@ pub async fn scan_to_files(
     assert_eq!(rows.len(), 1, "{out:?}");
     assert_eq!(reports.len(), 1, "{out:?}");
     (out.status.code(), rows.remove(0), reports.remove(0))
+}
+
+/// `true` when the command `name` is on PATH. Otherwise prints a loud
+/// SKIPPED line and returns `false`, or panics when
+/// `FTPS_SCAN_REQUIRE_REAL_SERVERS=1` (CI: `.ci/run` installs `hint`).
+pub fn tool_available(name: &str, hint: &str) -> bool {
+    if real::on_path(name) {
+        return true;
+    }
+    let message = format!("{name} is not installed ({hint})");
+    if real::servers_required() {
+        panic!("FTPS_SCAN_REQUIRE_REAL_SERVERS=1 but {message}");
+    }
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
+/// Runs `ftps-scan demo -q --fail-on never` with `flags` (output files)
+/// and returns its output.
+pub async fn run_demo(flags: &[String]) -> std::process::Output {
+    let mut args: Vec<String> = ["demo", "-q", "--fail-on", "never"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend_from_slice(flags);
+    run_binary(args).await
+}
+
+/// A raw server that greets with `greeting` (a whole reply, CRLF included),
+/// lists no features, refuses AUTH TLS with `auth_reply`, AUTH SSL with
+/// `502 no` and the cleartext USER with `530 no`: hostile text in every
+/// reply an explicit scan reads.
+pub async fn hostile_no_tls_server(
+    greeting: Vec<u8>,
+    auth_reply: &[u8],
+) -> ftps_scan::testbed::RawServer {
+    use ftps_scan::testbed::{RawServer, Step};
+    RawServer::start(vec![
+        Step::Send(greeting),
+        Step::ReadLine,
+        Step::Send(b"211 no features\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(auth_reply.to_vec()),
+        Step::ReadLine,
+        Step::Send(b"502 no\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"530 no\r\n".to_vec()),
+    ])
+    .await
+    .unwrap()
 }

@@ -123,7 +123,7 @@ impl ServerKind {
 }
 
 /// Whether `name` is an executable file in a PATH directory.
-fn on_path(name: &str) -> bool {
+pub fn on_path(name: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|path| {
         std::env::split_paths(&path).any(|dir| {
             fs::metadata(dir.join(name))
