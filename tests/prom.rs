@@ -92,7 +92,8 @@ async fn the_textfile_parses_and_says_what_the_json_says() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    // The prom file, the JSON Lines report and its run record.
+    assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
     promtool_check(&prom);
 
     let text = std::fs::read_to_string(&prom).unwrap();

@@ -11,7 +11,6 @@
 //! merged (an external merge sort). Only the sort keys and one chunk of
 //! lines are ever in memory.
 
-use super::escape::json_line;
 use super::{EndpointReport, Mode};
 use serde::Deserialize;
 use std::cmp::Reverse;
@@ -108,8 +107,9 @@ impl Spool {
     /// a kill, but for a write cut by the kill itself, which
     /// [`sorted_rows`] skips).
     pub fn push(&mut self, report: &EndpointReport) -> Result<(), SpoolError> {
-        let json = serde_json::to_string(report).map_err(|e| io_error(&self.path)(e.into()))?;
-        let mut line = json_line(&json);
+        // The same record as `--jsonl` writes, so a spool is a JSON Lines
+        // report in its own right.
+        let mut line = super::jsonl::to_line(report).map_err(io_error(&self.path))?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())
