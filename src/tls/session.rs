@@ -27,6 +27,10 @@ pub struct EndpointTls {
     /// fresh session tells whether the server demands session reuse.
     fresh: Arc<ClientConfig>,
     verifier: Arc<RecordingAcceptVerifier>,
+    /// Set once the endpoint's main session is established: steps that
+    /// need only "TLS works here" (the version probes) start then, beside
+    /// the rest of the session, instead of after it.
+    established: tokio::sync::watch::Sender<bool>,
 }
 
 /// The parts of a client configuration every endpoint shares, built once:
@@ -72,7 +76,18 @@ impl EndpointTls {
             config: Arc::new(config),
             fresh: Arc::new(fresh),
             verifier,
+            established: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// Marks the main session as established.
+    pub fn mark_established(&self) {
+        self.established.send_replace(true);
+    }
+
+    /// A receiver that sees [`EndpointTls::mark_established`].
+    pub fn established(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.established.subscribe()
     }
 
     pub fn recorded_chain(&self) -> Option<Vec<CertificateDer<'static>>> {
