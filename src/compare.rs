@@ -193,6 +193,7 @@ pub fn read_report(path: &Path) -> Result<Snapshot, ReadError> {
 }
 
 pub fn parse_jsonl(text: &str) -> Result<Snapshot, String> {
+    let wanted = evidence_columns();
     let mut out = Snapshot::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -221,7 +222,6 @@ pub fn parse_jsonl(text: &str) -> Result<Snapshot, String> {
                     .and_then(|c| c.not_after.clone())
                     .unwrap_or_default(),
                 evidence: {
-                    let wanted = evidence_columns();
                     crate::report::csv::COLUMNS
                         .iter()
                         .zip(crate::report::csv::row(&r))

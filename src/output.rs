@@ -235,10 +235,9 @@ impl RunRecords {
     pub fn start(args: &OutputArgs, record: RunRecord) -> Result<Self> {
         let mode = WriteMode::of(args);
         let mut files = Vec::new();
-        for report in [&args.output, &args.csv, &args.jsonl].into_iter().flatten() {
-            let path = run_record::path_for(report);
+        for path in Self::paths(args) {
             let earlier = match mode {
-                WriteMode::Append => run_record::read_for(report).map_err(anyhow::Error::msg)?,
+                WriteMode::Append => run_record::read(&path).map_err(anyhow::Error::msg)?,
                 WriteMode::NoClobber if path.exists() => anyhow::bail!(
                     "run record {} already exists (--no-clobber); nothing was scanned",
                     path.display()

@@ -157,16 +157,10 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             // connection takes a host slot, so the per-host cap still
             // holds; in sequence they cost round trips per endpoint).
             let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
-            let agreed = report
-                .ftp
-                .auth_tls_reply
-                .as_ref()
-                .is_some_and(|a| a.code == 234)
-                || report
-                    .ftp
-                    .auth_ssl_reply
-                    .as_ref()
-                    .is_some_and(|a| matches!(a.code, 234 | 334));
+            let agreed = session::auth_agreed(
+                report.ftp.auth_tls_reply.as_ref(),
+                report.ftp.auth_ssl_reply.as_ref(),
+            );
             let cleartext = async {
                 if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
                     let mut posture = report.posture.take().unwrap_or_default();

@@ -51,6 +51,12 @@ pub struct AuthReplies {
     pub auth_ssl: Option<Reply>,
 }
 
+/// Whether the server agreed to the TLS upgrade: `234` to `AUTH TLS`, or
+/// `234`/`334` (some pre-RFC 4217 servers) to `AUTH SSL`.
+pub fn auth_agreed(auth_tls: Option<&Reply>, auth_ssl: Option<&Reply>) -> bool {
+    auth_tls.is_some_and(|r| r.code == 234) || auth_ssl.is_some_and(|r| matches!(r.code, 234 | 334))
+}
+
 impl AuthReplies {
     /// Whether the TLS upgrade was agreed through `AUTH SSL`.
     pub fn via_auth_ssl(&self) -> bool {
@@ -117,7 +123,7 @@ impl<'a> Opener<'a> {
             .await
             .map_err(|e| Failure::from_ftp(e, "reply to AUTH TLS"))?;
         replies.auth_tls = Some(auth.clone());
-        if auth.code == 234 {
+        if auth_agreed(Some(&auth), None) {
             return Ok(());
         }
         let ssl = control
@@ -125,7 +131,7 @@ impl<'a> Opener<'a> {
             .await
             .map_err(|e| Failure::from_ftp(e, "reply to AUTH SSL"))?;
         replies.auth_ssl = Some(ssl.clone());
-        if ssl.code == 234 || ssl.code == 334 {
+        if auth_agreed(None, Some(&ssl)) {
             return Ok(());
         }
         Err(Failure::new(

@@ -222,6 +222,7 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
                 .filter_map(|x| x.as_ref())
                 .find(|x| x.class() == 2)
                 .or(p.ftp_bounce_eprt_reply.as_ref())
+                .or(p.ftp_bounce_port_reply.as_ref())
         })),
         p_fact(|p| p.ccc.map(|x| x.as_str())),
         reply_cell(posture.and_then(|p| p.ccc_reply.as_ref())),

@@ -79,8 +79,13 @@ pub fn path_for(report: &Path) -> PathBuf {
 /// is no record file (a report from an older version, or one merged from
 /// parts).
 pub fn read_for(report: &Path) -> Result<Vec<RunRecord>, String> {
-    let path = path_for(report);
-    let text = match std::fs::read_to_string(&path) {
+    read(&path_for(report))
+}
+
+/// The run records in the record file `path`, oldest first; `Ok(empty)`
+/// when it does not exist.
+pub fn read(path: &Path) -> Result<Vec<RunRecord>, String> {
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),

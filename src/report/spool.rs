@@ -66,7 +66,6 @@ fn io_error(path: &Path) -> impl Fn(io::Error) -> SpoolError + '_ {
 pub struct Spool {
     path: PathBuf,
     file: File,
-    rows: u64,
 }
 
 impl Spool {
@@ -95,7 +94,6 @@ impl Spool {
         Ok(Self {
             path: path.to_path_buf(),
             file,
-            rows: 0,
         })
     }
 
@@ -114,7 +112,6 @@ impl Spool {
         self.file
             .write_all(line.as_bytes())
             .map_err(io_error(&self.path))?;
-        self.rows += 1;
         Ok(())
     }
 
