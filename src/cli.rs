@@ -7,7 +7,7 @@ use ftps_scan::probe::posture::{LoginConfig, LoginConfigError, PostureConfig, Se
 use ftps_scan::scan::Shard;
 use ftps_scan::targets::{InputFormat, InputSource, ParseOptions, DEFAULT_MAX_CIDR_HOSTS};
 use ftps_scan::tls::trust::{TrustSource, TrustStore};
-use ftps_scan::{Mode, ScanConfig, Timeouts};
+use ftps_scan::{Mode, ModeRule, ScanConfig, Timeouts};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -91,7 +91,10 @@ pub struct ScanArgs {
     #[arg(short = 'p', long, value_delimiter = ',', default_value = "21,990", value_parser = clap::value_parser!(u16).range(1..))]
     pub ports: Vec<u16>,
 
-    /// Force the mode of every endpoint instead of choosing by port.
+    /// How endpoints' modes are chosen: by default port 21 is explicit,
+    /// 990 implicit, any other port detected (a greeting in clear is
+    /// explicit; silence answered in TLS after a ClientHello is implicit).
+    /// `auto` detects on every port; `explicit`/`implicit` force one mode.
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
 
@@ -338,6 +341,7 @@ pub enum FailOn {
 pub enum ModeArg {
     Explicit,
     Implicit,
+    Auto,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -480,10 +484,12 @@ impl ScanArgs {
             }
         }
         config.ports = ports;
-        config.mode = self.mode.map(|m| match m {
-            ModeArg::Explicit => Mode::Explicit,
-            ModeArg::Implicit => Mode::Implicit,
-        });
+        config.mode = match self.mode {
+            None => ModeRule::ByPort,
+            Some(ModeArg::Auto) => ModeRule::Detect,
+            Some(ModeArg::Explicit) => ModeRule::Forced(Mode::Explicit),
+            Some(ModeArg::Implicit) => ModeRule::Forced(Mode::Implicit),
+        };
         config.concurrency = self.concurrency as usize;
         config.per_host_limit = self.per_host as usize;
         config.rate = self.rate;

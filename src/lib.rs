@@ -34,7 +34,7 @@ pub mod tls;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use report::{ClientCert, EndpointReport, Mode, Phase, Status};
+pub use report::{ClientCert, EndpointReport, Mode, ModeDetection, ModeRule, Phase, Status};
 
 /// Deadlines per phase. Each network wait has one.
 #[derive(Debug, Clone)]
@@ -70,8 +70,8 @@ impl Timeouts {
 pub struct ScanConfig {
     /// Ports for targets that name none.
     pub ports: Vec<u16>,
-    /// Forces a mode on every endpoint (else 990 is implicit, others explicit).
-    pub mode: Option<Mode>,
+    /// How each endpoint's mode is chosen when its scheme does not say.
+    pub mode: ModeRule,
     /// Endpoints in flight at once.
     pub concurrency: usize,
     /// Connections in flight to one IP address.
@@ -102,7 +102,7 @@ impl ScanConfig {
     pub fn new(trust: tls::trust::TrustStore) -> Self {
         Self {
             ports: vec![21, 990],
-            mode: None,
+            mode: ModeRule::ByPort,
             concurrency: 64,
             per_host_limit: 2,
             dns_concurrency: 32,
@@ -139,10 +139,7 @@ impl ScanConfig {
                     .collect::<Vec<_>>()
                     .join(","),
             ),
-            (
-                "mode",
-                self.mode.map_or("by port".into(), |m| m.to_string()),
-            ),
+            ("mode", self.mode.to_string()),
             ("per_host", self.per_host_limit.to_string()),
             ("connect_timeout", secs(self.timeouts.connect)),
             ("read_timeout", secs(self.timeouts.read)),

@@ -8,7 +8,7 @@
 
 use crate::probe::connector::Connector;
 use crate::probe::{probe_endpoint, ProbeContext};
-use crate::report::{EndpointReport, Mode, Phase, Status};
+use crate::report::{EndpointReport, Mode, ModeRule, Phase, Status};
 use crate::targets::{HostSpec, TargetError, TargetSpec};
 use crate::ScanConfig;
 use futures::stream::{self, Stream, StreamExt};
@@ -28,7 +28,12 @@ pub struct Endpoint {
     pub host: Option<Arc<str>>,
     pub ip: Option<IpAddr>,
     pub port: u16,
+    /// The mode to start with: the one the scheme, `--mode` or the port
+    /// gave, or explicit when it is to be detected.
     pub mode: Mode,
+    /// Whether the mode is to be detected on the first connection
+    /// (ports other than 21 and 990, or `--mode auto`).
+    pub detect_mode: bool,
     /// Set when the hostname did not resolve: the endpoint becomes a
     /// `dns-error` row instead of disappearing.
     pub dns_error: Option<String>,
@@ -392,19 +397,21 @@ async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> EndpointBatch {
     };
     let target: Arc<str> = Arc::from(spec.text.as_str());
     let mode_for = {
-        let forced = spec.mode.or(config.mode);
-        move |port: u16| forced.unwrap_or_else(|| Mode::for_port(port))
+        let rule = spec.mode.map_or(config.mode, ModeRule::Forced);
+        move |port: u16| rule.for_port(port)
     };
     let make = {
         let target = target.clone();
         move |host: Option<Arc<str>>, ip: Option<IpAddr>, port: u16, dns_error: Option<String>| {
+            let (mode, detect_mode) = mode_for(port);
             Endpoint {
                 input_index: spec.input_index,
                 target: target.clone(),
                 host,
                 ip,
                 port,
-                mode: mode_for(port),
+                mode,
+                detect_mode,
                 dns_error,
             }
         }
@@ -523,6 +530,7 @@ mod tests {
             ip: ip.parse().ok(),
             port,
             mode: Mode::Explicit,
+            detect_mode: false,
             dns_error: None,
         }
     }

@@ -15,7 +15,7 @@ mod support;
 
 use ftps_scan::policy::Verdict;
 use ftps_scan::testbed::{CertKind, TestPki};
-use ftps_scan::{EndpointReport, Mode, Status};
+use ftps_scan::{EndpointReport, Mode, ModeDetection, Status};
 use support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 
 use ServerKind::{Proftpd, PureFtpd, Vsftpd};
@@ -665,10 +665,15 @@ fn dump_issue13_facts(name: &str, r: &EndpointReport, witness: &BounceWitness) {
 }
 
 /// Starts the entry's server, scans it, asserts every fact.
+///
+/// The target is the bare address, as a user would write it: the servers
+/// listen on ports other than 21 and 990, so the mode is detected (a
+/// greeting in clear, or TLS after silence), and every fact below is
+/// asserted on a detected mode. [`check_fact`] scans with a scheme, so
+/// the path without detection meets the real servers too.
 fn check(entry: &Entry, pki: &TestPki) {
     let server = RealServer::start(entry.spec, pki);
-    let scheme = if entry.spec.implicit { "ftps" } else { "ftp" };
-    let target = format!("{scheme}://{}", server.addr);
+    let target = server.addr.to_string();
     let (r, exit, witness) = scan_with_binary(&target, pki);
     let json = serde_json::to_string_pretty(&r).unwrap();
     let ctx = format!("[{}] {target}\n{json}", entry.name);
@@ -708,6 +713,12 @@ fn check(entry: &Entry, pki: &TestPki) {
         Mode::Explicit
     };
     assert_eq!(r.mode, mode, "{ctx}");
+    let detected = if entry.spec.implicit {
+        ModeDetection::Tls
+    } else {
+        ModeDetection::Greeting
+    };
+    assert_eq!(r.mode_detection, Some(detected), "{ctx}");
     assert_eq!(r.status, e.status, "status {ctx}");
     if e.status == Status::Ok {
         assert_eq!(r.failed_phase, None, "{ctx}");

@@ -116,7 +116,7 @@ async fn mode_forced_by_config_for_a_port() {
     let pki = TestPki::new("unit CA").unwrap();
     let server = ftps_server(&pki, CertKind::Valid, true).await;
     let mut config = quick_config(pki.trust_store());
-    config.mode = Some(Mode::Implicit);
+    config.mode = ftps_scan::ModeRule::Forced(Mode::Implicit);
     let r = scan_one(&server.addr.to_string(), config).await;
     assert_eq!(r.mode, Mode::Implicit);
     assert_eq!(r.status, Status::Ok);

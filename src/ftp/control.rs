@@ -186,6 +186,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
         self.read_reply(timeout, phase).await
     }
 
+    /// Whether no byte has come from the server yet (a silent server; an
+    /// implicit FTPS one waits for the ClientHello).
+    pub fn received_nothing(&self) -> bool {
+        self.reply.consumed() == 0 && self.buf.is_empty()
+    }
+
     /// Gives the stream back for a TLS upgrade. Fails if the server sent
     /// bytes after its reply that we have not consumed: they would be lost,
     /// and a server that talks before our ClientHello is misbehaving.

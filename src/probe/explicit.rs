@@ -7,10 +7,12 @@
 //! in clear). When FTP text comes back to the hello, the session is opened
 //! again with a pause after the `234`, and the race is recorded.
 
-use super::session::{ftp_text_instead_of_tls, AuthReplies, Opener, AUTH_RACE_PAUSE};
+use super::session::{
+    ftp_text_instead_of_tls, AuthReplies, Opener, PlainControl, AUTH_RACE_PAUSE,
+};
 use super::tap::Tap;
 use super::{check_greeting, read_features, Failure, ProbeContext};
-use crate::ftp::ControlConnection;
+use crate::ftp::{ControlConnection, Reply};
 use crate::report::{EndpointReport, Phase, Status};
 use crate::tls::session::EndpointTls;
 use rustls_pki_types::ServerName;
@@ -20,17 +22,23 @@ use std::net::SocketAddr;
 /// text in place of TLS.
 const FIRST_BYTES: usize = 512;
 
+/// The explicit session. `greeted` is a connection whose greeting has
+/// already been read (by mode detection), used for the first attempt.
 pub async fn run(
     addr: SocketAddr,
     server_name: &ServerName<'static>,
     tls: &EndpointTls,
     ctx: &ProbeContext,
     report: &mut EndpointReport,
+    mut greeted: Option<(PlainControl, Reply)>,
 ) -> Result<(), Failure> {
     let opener = Opener::new(&ctx.connector, &ctx.config.timeouts);
     let mut pause = None;
     loop {
-        let (mut control, greeting) = opener.connect_and_greet(addr, Phase::Greeting).await?;
+        let (mut control, greeting) = match greeted.take() {
+            Some(open) => open,
+            None => opener.connect_and_greet(addr, Phase::Greeting).await?,
+        };
         report.ftp.banner = Some(greeting.clone());
         check_greeting(&greeting, Phase::Greeting)?;
         read_features(&mut control, ctx, report).await?;

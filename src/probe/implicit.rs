@@ -3,6 +3,7 @@
 //! Reading the greeting inside TLS is what tells an implicit FTPS server
 //! from any other TLS service that happens to listen on port 990.
 
+use super::connector::HostConnection;
 use super::session::{read_greeting, Opener};
 use super::tap::Tap;
 use super::{check_greeting, read_features, Failure, ProbeContext};
@@ -16,6 +17,16 @@ use std::net::SocketAddr;
 /// Bytes kept from the server's first answer to recognise a plain greeting.
 const FIRST_BYTES: usize = 4096;
 
+/// The TLS stream of an implicit session, over the tap that kept the
+/// server's first bytes.
+pub type ImplicitTls = tokio_rustls::client::TlsStream<Tap<HostConnection>>;
+
+/// A handshake that failed, with the first bytes the server sent instead.
+pub struct FailedHandshake {
+    pub error: HandshakeError,
+    pub seen: Vec<u8>,
+}
+
 pub async fn run(
     addr: SocketAddr,
     server_name: &ServerName<'static>,
@@ -25,17 +36,44 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let timeouts = &ctx.config.timeouts;
     let stream = Opener::new(&ctx.connector, timeouts).connect(addr).await?;
+    match handshake(stream, server_name, tls, ctx).await {
+        Ok(tls_stream) => run_over_tls(tls_stream, addr, server_name, tls, ctx, report).await,
+        Err(failed) => Err(explain_failed_handshake(
+            failed.error,
+            &failed.seen,
+            tls,
+            report,
+        )),
+    }
+}
+
+/// TLS from the first byte on `stream`, keeping what the server sent when
+/// it was not TLS.
+pub async fn handshake(
+    stream: HostConnection,
+    server_name: &ServerName<'static>,
+    tls: &EndpointTls,
+    ctx: &ProbeContext,
+) -> Result<ImplicitTls, FailedHandshake> {
     let (tapped, first_bytes) = Tap::new(stream, FIRST_BYTES);
-    let tls_stream = match tls
-        .handshake(tapped, server_name.clone(), timeouts.tls)
+    tls.handshake(tapped, server_name.clone(), ctx.config.timeouts.tls)
         .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();
-            return Err(explain_failed_handshake(e, &seen, tls, report));
-        }
-    };
+        .map_err(|error| FailedHandshake {
+            error,
+            seen: first_bytes.lock().map(|b| b.clone()).unwrap_or_default(),
+        })
+}
+
+/// The session once TLS is up: the greeting inside TLS, FEAT, the rest.
+pub async fn run_over_tls(
+    tls_stream: ImplicitTls,
+    addr: SocketAddr,
+    server_name: &ServerName<'static>,
+    tls: &EndpointTls,
+    ctx: &ProbeContext,
+    report: &mut EndpointReport,
+) -> Result<(), Failure> {
+    let timeouts = &ctx.config.timeouts;
     super::record_session(report, &tls_stream, server_name, false, tls);
     let mut control = ControlConnection::new(tls_stream);
     let greeting = match read_greeting(&mut control, timeouts.read, Phase::GreetingAfterTls).await {
@@ -69,7 +107,7 @@ pub async fn run(
 
 /// A failed handshake on the implicit port: a plain FTP greeting means the
 /// port does FTP without TLS; other non-TLS bytes mean it is not FTPS at all.
-fn explain_failed_handshake(
+pub fn explain_failed_handshake(
     e: HandshakeError,
     seen: &[u8],
     tls: &EndpointTls,

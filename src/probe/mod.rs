@@ -5,6 +5,7 @@
 //! failure at any step keeps everything learnt before it (a failed handshake
 //! still reports the banner and the AUTH answer).
 
+mod auto;
 pub mod connector;
 mod explicit;
 mod implicit;
@@ -92,10 +93,15 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             let addr = SocketAddr::new(ip, endpoint.port);
             let tls = EndpointTls::new();
             let server_name = server_name_for(endpoint);
-            let plan = crate::tls::versions::VersionPlan {
+            // The mode, once known: at once unless it is to be detected.
+            let mode = std::sync::OnceLock::new();
+            if !endpoint.detect_mode {
+                let _ = mode.set(endpoint.mode);
+            }
+            let plan = |mode: Mode| crate::tls::versions::VersionPlan {
                 opener: session::Opener::new(&ctx.connector, &ctx.config.timeouts),
                 addr,
-                mode: endpoint.mode,
+                mode,
                 sni: endpoint.host.as_ref().map(|h| h.to_string()),
                 probe_timeout: ctx.config.timeouts.tls,
                 ciphers: ctx.config.ciphers,
@@ -107,11 +113,14 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             let mut established = tls.established();
             let (session_over, over) = tokio::sync::watch::channel(false);
             let main = async {
-                let result = match endpoint.mode {
-                    Mode::Explicit => {
-                        explicit::run(addr, &server_name, &tls, ctx, &mut report).await
+                let result = match (endpoint.detect_mode, endpoint.mode) {
+                    (true, _) => {
+                        auto::run(addr, &server_name, &tls, ctx, &mut report, &mode).await
                     }
-                    Mode::Implicit => {
+                    (false, Mode::Explicit) => {
+                        explicit::run(addr, &server_name, &tls, ctx, &mut report, None).await
+                    }
+                    (false, Mode::Implicit) => {
                         implicit::run(addr, &server_name, &tls, ctx, &mut report).await
                     }
                 };
@@ -133,9 +142,12 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                 if !went_up && !*established.borrow() {
                     return None;
                 }
-                Some(crate::tls::versions::probe_versions(&plan).await)
+                let mode = *mode.get().unwrap_or(&endpoint.mode);
+                Some(crate::tls::versions::probe_versions(&plan(mode)).await)
             };
             let (result, early_versions) = tokio::join!(main, early_versions);
+            // From here on the mode is the one established (or guessed).
+            let mode = report.mode;
             let did_tls = match &result {
                 Ok(()) => true,
                 Err(f) => {
@@ -162,7 +174,7 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                 report.ftp.auth_ssl_reply.as_ref(),
             );
             let cleartext = async {
-                if ctx.config.posture.enabled && endpoint.mode == Mode::Explicit && greeted {
+                if ctx.config.posture.enabled && mode == Mode::Explicit && greeted {
                     let mut posture = report.posture.take().unwrap_or_default();
                     posture::check_cleartext_login(addr, ctx, &mut posture).await;
                     if agreed {
@@ -177,7 +189,7 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                 match early_versions {
                     Some(done) => Some(done),
                     None if ctx.config.versions && did_tls => {
-                        Some(crate::tls::versions::probe_versions(&plan).await)
+                        Some(crate::tls::versions::probe_versions(&plan(mode)).await)
                     }
                     None => None,
                 }

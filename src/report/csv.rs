@@ -88,6 +88,7 @@ pub const COLUMNS: &[&str] = &[
     "ftp_bounce_reply",
     "ccc",
     "ccc_reply",
+    "mode_detection",
 ];
 
 /// The cells of one report, in [`COLUMNS`] order.
@@ -226,6 +227,9 @@ pub fn row(r: &EndpointReport) -> Vec<String> {
         })),
         p_fact(|p| p.ccc.map(|x| x.as_str())),
         reply_cell(posture.and_then(|p| p.ccc_reply.as_ref())),
+        r.mode_detection
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
     ];
     debug_assert_eq!(cells.len(), COLUMNS.len());
     cells

@@ -22,15 +22,6 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// The mode a port implies: 990 is the registered implicit FTPS port.
-    pub fn for_port(port: u16) -> Mode {
-        if port == 990 {
-            Mode::Implicit
-        } else {
-            Mode::Explicit
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Explicit => "explicit",
@@ -40,6 +31,80 @@ impl Mode {
 }
 
 impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the mode of an endpoint is chosen when its target's scheme
+/// (`ftp://`, `ftps://`) does not force one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModeRule {
+    /// The registered ports decide (21 explicit, 990 implicit); any other
+    /// port is detected: an implicit server on 2121 says nothing until it
+    /// gets a ClientHello, so guessing explicit there reads as a timeout.
+    #[default]
+    ByPort,
+    /// Detected on every port (`--mode auto`).
+    Detect,
+    /// The same mode everywhere (`--mode explicit|implicit`).
+    Forced(Mode),
+}
+
+impl ModeRule {
+    /// The mode to start with on `port`, and whether it is to be detected
+    /// (then the start is explicit, which a greeting confirms).
+    pub fn for_port(self, port: u16) -> (Mode, bool) {
+        match self {
+            ModeRule::Forced(mode) => (mode, false),
+            ModeRule::Detect => (Mode::Explicit, true),
+            ModeRule::ByPort => match port {
+                21 => (Mode::Explicit, false),
+                990 => (Mode::Implicit, false),
+                _ => (Mode::Explicit, true),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ModeRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModeRule::ByPort => f.write_str("by port (21 explicit, 990 implicit, others detected)"),
+            ModeRule::Detect => f.write_str("auto"),
+            ModeRule::Forced(mode) => mode.fmt(f),
+        }
+    }
+}
+
+/// How a detected mode was told (`mode_detection`; empty when the port,
+/// the scheme or `--mode` decided it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeDetection {
+    /// The server greeted in clear: explicit.
+    Greeting,
+    /// Silent until it got a ClientHello, then answered in TLS: implicit.
+    Tls,
+    /// Silent for the detection wait, then it greeted in clear in answer
+    /// to the ClientHello (a slow greeter): explicit, on a new connection.
+    LateGreeting,
+    /// Not told: nothing answered, or neither FTP nor TLS did.
+    Undetermined,
+}
+
+impl ModeDetection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModeDetection::Greeting => "greeting",
+            ModeDetection::Tls => "tls",
+            ModeDetection::LateGreeting => "late-greeting",
+            ModeDetection::Undetermined => "undetermined",
+        }
+    }
+}
+
+impl fmt::Display for ModeDetection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -200,6 +265,8 @@ pub struct EndpointReport {
     pub ip: Option<IpAddr>,
     pub port: u16,
     pub mode: Mode,
+    /// How the mode was detected, when the port did not imply one.
+    pub mode_detection: Option<ModeDetection>,
     pub status: Status,
     pub failed_phase: Option<Phase>,
     pub error: Option<String>,

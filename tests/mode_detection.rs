@@ -1,0 +1,213 @@
+//! Mode detection on ports that imply no mode (`--mode auto`, the default
+//! for every port but 21 and 990): in-process servers on 127.0.0.1:0, so
+//! every port here is one without a registered mode. The real servers of
+//! `real_servers.rs` (the conformance matrix) are scanned the same way.
+
+mod support;
+
+use ftps_scan::testbed::{server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer};
+use ftps_scan::{Mode, ModeDetection, ModeRule, Phase, Status};
+use std::time::Duration;
+use support::{quick_config, scan_one, scan_to_files};
+
+fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
+    vec![&rustls::version::TLS13, &rustls::version::TLS12]
+}
+
+async fn ftps_server(pki: &TestPki, spec: ServerSpec) -> TestServer {
+    let identity = pki.issue(CertKind::Valid).unwrap();
+    TestServer::start(ServerSpec {
+        tls: Some(server_config(&identity, &both()).unwrap()),
+        ..spec
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_implicit_server_on_another_port_is_detected_by_its_tls() {
+    let pki = TestPki::new("unit CA").unwrap();
+    let server = ftps_server(
+        &pki,
+        ServerSpec {
+            implicit: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.status, Status::Ok, "{r:#?}");
+    assert_eq!(r.mode, Mode::Implicit);
+    assert_eq!(r.mode_detection, Some(ModeDetection::Tls));
+    assert_eq!(r.tls.as_ref().unwrap().version, "TLSv1.3");
+    assert!(r.certificate.as_ref().unwrap().trusted);
+    // The greeting came inside TLS; no AUTH was sent, no cleartext check.
+    assert_eq!(r.ftp.banner.as_ref().unwrap().code, 220);
+    assert!(r.ftp.auth_tls_reply.is_none());
+    let posture = r.posture.as_ref().unwrap();
+    assert_eq!(posture.cleartext_login, None);
+    // The version probes ran in the detected mode: raw hellos from the
+    // first byte, which an explicit-mode probe would have got wrong.
+    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    assert_eq!(accepted, ["TLSv1.2", "TLSv1.3"], "{r:#?}");
+}
+
+#[tokio::test]
+async fn an_explicit_server_on_another_port_is_detected_by_its_greeting() {
+    let pki = TestPki::new("unit CA").unwrap();
+    let server = ftps_server(&pki, ServerSpec::default()).await;
+    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.status, Status::Ok, "{r:#?}");
+    assert_eq!(r.mode, Mode::Explicit);
+    assert_eq!(r.mode_detection, Some(ModeDetection::Greeting));
+    assert_eq!(r.ftp.auth_tls_reply.as_ref().unwrap().code, 234);
+    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    assert_eq!(accepted, ["TLSv1.2", "TLSv1.3"], "{r:#?}");
+}
+
+#[tokio::test]
+async fn a_scheme_or_a_forced_mode_skips_detection() {
+    let pki = TestPki::new("unit CA").unwrap();
+    let explicit = ftps_server(&pki, ServerSpec::default()).await;
+    let r = scan_one(
+        &format!("ftp://{}", explicit.addr),
+        quick_config(pki.trust_store()),
+    )
+    .await;
+    assert_eq!((r.status, r.mode), (Status::Ok, Mode::Explicit));
+    assert_eq!(r.mode_detection, None);
+
+    let implicit = ftps_server(
+        &pki,
+        ServerSpec {
+            implicit: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut config = quick_config(pki.trust_store());
+    config.mode = ModeRule::Forced(Mode::Explicit);
+    // Forced explicit on an implicit server: the classic silent timeout.
+    let r = scan_one(&implicit.addr.to_string(), config).await;
+    assert_eq!(r.status, Status::Timeout, "{r:#?}");
+    assert_eq!(r.failed_phase, Some(Phase::Greeting));
+    assert_eq!(r.mode_detection, None);
+}
+
+#[tokio::test]
+async fn a_slow_greeter_answers_the_hello_in_clear_and_is_scanned_as_explicit() {
+    let pki = TestPki::new("unit CA").unwrap();
+    // quick_config: read timeout 2 s, so the greeting wait is 1 s; the
+    // server greets after 1.4 s, on every connection.
+    let server = ftps_server(
+        &pki,
+        ServerSpec {
+            greeting_delay: Some(Duration::from_millis(1400)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.mode, Mode::Explicit, "{r:#?}");
+    assert_eq!(r.mode_detection, Some(ModeDetection::LateGreeting));
+    assert_eq!(r.status, Status::Ok, "{r:#?}");
+    assert_eq!(r.ftp.banner.as_ref().unwrap().code, 220);
+    assert!(r.tls.is_some());
+}
+
+#[tokio::test]
+async fn a_120_then_a_late_greeting_is_explicit_not_silence() {
+    let pki = TestPki::new("unit CA").unwrap();
+    // The `120` comes at once, the real greeting after the greeting wait.
+    let server = ftps_server(
+        &pki,
+        ServerSpec {
+            greeting_120: Some(Duration::from_millis(1400)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.status, Status::Ok, "{r:#?}");
+    assert_eq!(r.mode_detection, Some(ModeDetection::Greeting));
+    assert_eq!(r.ftp.banner.as_ref().unwrap().code, 220);
+}
+
+#[tokio::test]
+async fn silence_to_both_names_the_detection_phase() {
+    let silent = RawServer::start(vec![]).await.unwrap();
+    let pki = TestPki::new("unit CA").unwrap();
+    let r = scan_one(&silent.addr.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.status, Status::Timeout, "{r:#?}");
+    assert_eq!(r.failed_phase, Some(Phase::ModeDetection));
+    assert_eq!(r.mode_detection, Some(ModeDetection::Undetermined));
+    assert_eq!(
+        r.error.as_deref(),
+        Some("no FTP greeting within 1s, and no TLS answer to a ClientHello within 2s")
+    );
+    assert!(r.versions.is_none());
+}
+
+#[tokio::test]
+async fn a_service_that_answers_the_hello_with_neither_is_not_ftp() {
+    // An HTTP server on a port of its own: silent until spoken to, then
+    // `400 Bad Request`.
+    let http = RawServer::start(vec![
+        Step::ReadAny,
+        Step::Send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec()),
+    ])
+    .await
+    .unwrap();
+    let pki = TestPki::new("unit CA").unwrap();
+    let r = scan_one(&http.addr.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.status, Status::NotFtp, "{r:#?}");
+    assert_eq!(r.failed_phase, Some(Phase::ModeDetection));
+    assert_eq!(r.mode_detection, Some(ModeDetection::Undetermined));
+    let error = r.error.unwrap();
+    assert!(error.contains("HTTP/1.1 400 Bad Request"), "{error}");
+}
+
+#[tokio::test]
+async fn a_refused_port_stays_undetermined() {
+    let closed = ftps_scan::testbed::closed_port().await.unwrap();
+    let pki = TestPki::new("unit CA").unwrap();
+    let r = scan_one(&closed.to_string(), quick_config(pki.trust_store())).await;
+    assert_eq!(r.status, Status::Refused);
+    assert_eq!(r.failed_phase, Some(Phase::Connect));
+    assert_eq!(r.mode_detection, Some(ModeDetection::Undetermined));
+}
+
+/// The binary: `--mode auto`, the CSV column and the JSON field.
+#[tokio::test]
+async fn the_binary_reports_the_detection_in_csv_and_json() {
+    let pki = TestPki::new("unit CA").unwrap();
+    let server = ftps_server(
+        &pki,
+        ServerSpec {
+            implicit: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let ca = ca.display().to_string();
+    for extra in [vec![], vec!["--mode", "auto"]] {
+        let mut args = vec!["--ca-file", ca.as_str(), "--read-timeout", "2"];
+        args.extend(extra.iter());
+        let (code, row, report) = scan_to_files(&server.addr.to_string(), &args).await;
+        assert_eq!(code, Some(0), "{row:?}");
+        assert_eq!(row["mode"], "implicit", "{extra:?}");
+        assert_eq!(row["mode_detection"], "tls", "{extra:?}");
+        assert_eq!(row["status"], "ok", "{extra:?}");
+        assert_eq!(report.mode_detection, Some(ModeDetection::Tls));
+    }
+    let (_, row, _) = scan_to_files(
+        &server.addr.to_string(),
+        &["--ca-file", &ca, "--mode", "implicit"],
+    )
+    .await;
+    assert_eq!(row["mode"], "implicit");
+    assert_eq!(row["mode_detection"], "");
+}
