@@ -33,6 +33,15 @@ pub enum DemoError {
     Io(#[from] std::io::Error),
 }
 
+/// How a demo endpoint is written in the target list.
+#[derive(Clone, Copy)]
+enum Written {
+    /// `ftp://` or `ftps://`: the mode is given.
+    WithScheme,
+    /// A bare address on a port of its own: the mode is detected.
+    Bare,
+}
+
 /// Starts the demo fleet.
 pub async fn start() -> Result<DemoFleet, DemoError> {
     let pki = TestPki::new("ftps-scan demo CA")?;
@@ -42,9 +51,10 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         |kind, versions: &[&'static rustls::SupportedProtocolVersion]| -> Result<_, DemoError> {
             Ok(Some(server_config(&pki.issue(kind)?, versions)?))
         };
-    let plans: Vec<(&'static str, ServerSpec)> = vec![
+    let plans: Vec<(&'static str, Written, ServerSpec)> = vec![
         (
             "explicit FTPS, valid certificate, TLS required for login",
+            Written::WithScheme,
             ServerSpec {
                 greeting: vec![
                     "Welcome to the demo FTPS server".into(),
@@ -59,6 +69,7 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         ),
         (
             "implicit FTPS, valid certificate, TLS 1.2 only",
+            Written::WithScheme,
             ServerSpec {
                 tls: tls(CertKind::Valid, only12)?,
                 implicit: true,
@@ -69,6 +80,7 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         ),
         (
             "explicit FTPS, expired certificate",
+            Written::WithScheme,
             ServerSpec {
                 tls: tls(CertKind::Expired, both)?,
                 require_tls_for_login: true,
@@ -78,13 +90,15 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         ),
         (
             "explicit FTPS, self-signed certificate, TLS optional",
+            Written::WithScheme,
             ServerSpec {
                 tls: tls(CertKind::SelfSigned, both)?,
                 ..Default::default()
             },
         ),
         (
-            "implicit FTPS, certificate for another name",
+            "implicit FTPS, certificate for another name, mode detected",
+            Written::Bare,
             ServerSpec {
                 tls: tls(CertKind::WrongName, both)?,
                 implicit: true,
@@ -95,6 +109,7 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
         ),
         (
             "plain FTP, no TLS at all",
+            Written::WithScheme,
             ServerSpec {
                 features: vec!["UTF8".into(), "EPSV".into()],
                 ..Default::default()
@@ -103,8 +118,12 @@ pub async fn start() -> Result<DemoFleet, DemoError> {
     ];
     let mut servers = Vec::new();
     let mut targets = Vec::new();
-    for (what, spec) in plans {
-        let mode_hint = if spec.implicit { "ftps://" } else { "ftp://" };
+    for (what, target, spec) in plans {
+        let mode_hint = match (target, spec.implicit) {
+            (Written::Bare, _) => "",
+            (Written::WithScheme, true) => "ftps://",
+            (Written::WithScheme, false) => "ftp://",
+        };
         let server = TestServer::start(spec).await?;
         targets.push((format!("{mode_hint}{}", server.addr), what));
         servers.push(server);

@@ -41,7 +41,7 @@ async fn every_record_of_the_demo_is_valid() {
 
 #[test]
 fn the_schema_refuses_what_a_record_must_not_be() {
-    let good = r#"{"schema_version":1,"input_index":0,"target":"t","host":null,"ip":null,"port":21,"mode":"explicit","status":"dns-error","failed_phase":"resolve","error":"no such host","scanned_at":"2026-12-01T00:00:00Z","duration_ms":3,"ftp":{"banner":null,"feat":null,"feat_reply":null,"auth_tls_reply":null,"auth_ssl_reply":null,"auth_tls_race":null,"auth_tls_in_feat":null,"quit_reply":null},"tls":null,"client_cert":null,"certificate":null,"versions":null,"posture":null,"transfer_path":"not-assessed","transfer_path_reason":"dns-error","verdict":"error","findings":[]}"#;
+    let good = r#"{"schema_version":1,"input_index":0,"target":"t","host":null,"ip":null,"port":21,"mode":"explicit","mode_detection":null,"status":"dns-error","failed_phase":"resolve","error":"no such host","scanned_at":"2026-12-01T00:00:00Z","duration_ms":3,"ftp":{"banner":null,"feat":null,"feat_reply":null,"auth_tls_reply":null,"auth_ssl_reply":null,"auth_tls_race":null,"auth_tls_in_feat":null,"quit_reply":null},"tls":null,"client_cert":null,"certificate":null,"versions":null,"posture":null,"transfer_path":"not-assessed","transfer_path_reason":"dns-error","verdict":"error","findings":[]}"#;
     assert_eq!(support::schema_errors(good), Vec::<String>::new());
     let mut value: Value = serde_json::from_str(good).unwrap();
     for (pointer, bad, why) in [

@@ -121,11 +121,16 @@ async fn first_contact(
                 return Ok(FirstContact::Silent(stream));
             }
             // A greeting under way (dripped): the rest of the read
-            // timeout for it.
+            // timeout for it, which a timeout then names in full.
             control
                 .read_reply(read.saturating_sub(wait), Phase::Greeting)
                 .await
-                .map_err(greeting_failed)?
+                .map_err(|mut e| {
+                    if let FtpErrorKind::Timeout(d) = &mut e.kind {
+                        *d = read;
+                    }
+                    greeting_failed(e)
+                })?
         }
         Err(e) => return Err(greeting_failed(e)),
     };
