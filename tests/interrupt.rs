@@ -27,6 +27,8 @@ async fn wait_for_lines(path: &std::path::Path, lines: usize) {
 
 async fn interrupt_with(signal: &str) {
     // Slow endpoints (silent servers, 3 s each) behind fast ones (refused).
+    // `ftp://`: explicit, so silence costs the read timeout and no more
+    // (on a port of its own the mode would be detected, with a ClientHello).
     let silent = RawServer::start(vec![]).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let targets = dir.path().join("targets.txt");
@@ -35,7 +37,7 @@ async fn interrupt_with(signal: &str) {
         lines.push_str(&format!("{}\n", closed_port().await.unwrap()));
     }
     for _ in 0..200 {
-        lines.push_str(&format!("{}\n", silent.addr));
+        lines.push_str(&format!("ftp://{}\n", silent.addr));
     }
     std::fs::write(&targets, lines).unwrap();
     let csv_path = dir.path().join("out.csv");
@@ -149,7 +151,7 @@ async fn endpoints_still_in_flight_after_the_grace_period_get_interrupted_rows()
     let jsonl_path = dir.path().join("out.jsonl");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
     for _ in 0..4 {
-        command.args(["-t", &silent.addr.to_string()]);
+        command.args(["-t", &format!("ftp://{}", silent.addr)]);
     }
     let child = command
         .args(["-c", "4", "--per-host", "4", "--read-timeout", "60"])
@@ -249,7 +251,7 @@ async fn sort_input_keeps_finished_rows_through_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let targets = dir.path().join("targets.txt");
     // Two slow endpoints first (input order 0 and 1), six fast ones after.
-    let mut lines = format!("{}\n{}\n", silent.addr, silent.addr);
+    let mut lines = format!("ftp://{}\nftp://{}\n", silent.addr, silent.addr);
     let mut fast = Vec::new();
     for _ in 0..6 {
         let closed = closed_port().await.unwrap();

@@ -5,7 +5,9 @@
 
 mod support;
 
-use ftps_scan::testbed::{server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer};
+use ftps_scan::testbed::{
+    server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
+};
 use ftps_scan::{Mode, ModeDetection, ModeRule, Phase, Status};
 use std::time::Duration;
 use support::{quick_config, scan_one, scan_to_files};

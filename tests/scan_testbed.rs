@@ -325,7 +325,13 @@ async fn silent_server_times_out_naming_the_phase() {
     let silent = RawServer::start(vec![]).await.unwrap();
     let pki = TestPki::new("unit CA").unwrap();
     let started = std::time::Instant::now();
-    let r = scan_one(&silent.addr.to_string(), quick_config(pki.trust_store())).await;
+    // Explicit by scheme: on a port of its own the mode would be detected
+    // (tests/mode_detection.rs), here the greeting is what is waited for.
+    let r = scan_one(
+        &format!("ftp://{}", silent.addr),
+        quick_config(pki.trust_store()),
+    )
+    .await;
     assert_eq!(r.status, Status::Timeout);
     assert_eq!(r.failed_phase, Some(Phase::Greeting));
     assert_eq!(r.error.as_deref(), Some("no FTP greeting within 2s"));

@@ -75,28 +75,28 @@ pub async fn run(
             let greeted = (greeting.code != 421).then_some((control, greeting));
             explicit::run(addr, server_name, tls, ctx, report, greeted).await
         }
-        FirstContact::Silent(stream) => match implicit::handshake(stream, server_name, tls, ctx)
-            .await
-        {
-            Ok(tls_stream) => {
-                decide(report, Mode::Implicit, ModeDetection::Tls);
-                implicit::run_over_tls(tls_stream, addr, server_name, tls, ctx, report).await
+        FirstContact::Silent(stream) => {
+            match implicit::handshake(stream, server_name, tls, ctx).await {
+                Ok(tls_stream) => {
+                    decide(report, Mode::Implicit, ModeDetection::Tls);
+                    implicit::run_over_tls(tls_stream, addr, server_name, tls, ctx, report).await
+                }
+                Err(failed) if starts_like_reply(&failed.seen) => {
+                    decide(report, Mode::Explicit, ModeDetection::LateGreeting);
+                    explicit::run(addr, server_name, tls, ctx, report, None).await
+                }
+                Err(failed) if starts_like_tls(&failed.seen) => {
+                    decide(report, Mode::Implicit, ModeDetection::Tls);
+                    Err(implicit::explain_failed_handshake(
+                        failed.error,
+                        &failed.seen,
+                        tls,
+                        report,
+                    ))
+                }
+                Err(failed) => Err(undetermined(failed.error, &failed.seen, wait)),
             }
-            Err(failed) if starts_like_reply(&failed.seen) => {
-                decide(report, Mode::Explicit, ModeDetection::LateGreeting);
-                explicit::run(addr, server_name, tls, ctx, report, None).await
-            }
-            Err(failed) if starts_like_tls(&failed.seen) => {
-                decide(report, Mode::Implicit, ModeDetection::Tls);
-                Err(implicit::explain_failed_handshake(
-                    failed.error,
-                    &failed.seen,
-                    tls,
-                    report,
-                ))
-            }
-            Err(failed) => Err(undetermined(failed.error, &failed.seen, wait)),
-        },
+        }
     }
 }
 
@@ -209,6 +209,9 @@ mod tests {
     #[test]
     fn the_greeting_wait_leaves_time_for_a_second_connection() {
         assert_eq!(greeting_wait(Duration::from_secs(10)), GREETING_WAIT);
-        assert_eq!(greeting_wait(Duration::from_secs(2)), Duration::from_secs(1));
+        assert_eq!(
+            greeting_wait(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
     }
 }

@@ -7,9 +7,7 @@
 //! in clear). When FTP text comes back to the hello, the session is opened
 //! again with a pause after the `234`, and the race is recorded.
 
-use super::session::{
-    ftp_text_instead_of_tls, AuthReplies, Opener, PlainControl, AUTH_RACE_PAUSE,
-};
+use super::session::{ftp_text_instead_of_tls, AuthReplies, Opener, PlainControl, AUTH_RACE_PAUSE};
 use super::tap::Tap;
 use super::{check_greeting, read_features, Failure, ProbeContext};
 use crate::ftp::{ControlConnection, Reply};

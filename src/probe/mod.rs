@@ -114,9 +114,7 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             let (session_over, over) = tokio::sync::watch::channel(false);
             let main = async {
                 let result = match (endpoint.detect_mode, endpoint.mode) {
-                    (true, _) => {
-                        auto::run(addr, &server_name, &tls, ctx, &mut report, &mode).await
-                    }
+                    (true, _) => auto::run(addr, &server_name, &tls, ctx, &mut report, &mode).await,
                     (false, Mode::Explicit) => {
                         explicit::run(addr, &server_name, &tls, ctx, &mut report, None).await
                     }
