@@ -2,7 +2,7 @@
 //! a fifth of them hostile, finish with exactly one row per endpoint and
 //! bounded memory. (Throughput is measured in bench/, not asserted here.)
 
-mod support;
+use crate::support;
 
 use ftps_scan::testbed::{
     server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,

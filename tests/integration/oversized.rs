@@ -7,7 +7,7 @@
 //! Also: an endpoint whose assessment stopped early (verdict `error`) still
 //! fails the run (exit 1) with a high finding it recorded.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

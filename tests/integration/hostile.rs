@@ -2,14 +2,12 @@
 //! with a precise status, within its deadline, and leaves the other
 //! endpoints of the same run unaffected.
 
-mod support;
-
+use crate::support::{quick_config, scan, scan_one};
 use ftps_scan::testbed::{
     server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
 };
 use ftps_scan::{EndpointReport, Phase, ScanConfig, Status};
 use std::time::{Duration, Instant};
-use support::{quick_config, scan, scan_one};
 
 fn config() -> ScanConfig {
     let pki = TestPki::new("hostile CA").unwrap();

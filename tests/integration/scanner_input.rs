@@ -3,7 +3,7 @@
 //! `--input-format`, the open FTP ports scanned, and malformed input
 //! reported with the file and the line (and column).
 
-mod support;
+use crate::support;
 
 use ftps_scan::testbed::{ServerSpec, TestPki};
 use ftps_scan::Status;

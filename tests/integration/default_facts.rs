@@ -3,8 +3,9 @@
 //! One test per point of the issue "Every fact right on real servers, with
 //! the default flags" that no real server in the matrix shows on loopback.
 
-mod support;
+use crate::support;
 
+use crate::support::{quick_config, scan_one};
 use ftps_scan::probe::posture::{LoginConfig, Secret, NONEXISTENT_PATH};
 use ftps_scan::testbed::{
     server_config, AuthRace, CertKind, ClientCertPolicy, ListedPath, ProtC, Protection, ServerSpec,
@@ -12,7 +13,6 @@ use ftps_scan::testbed::{
 };
 use ftps_scan::{ClientCert, EndpointReport, ScanConfig, Status};
 use std::time::Duration;
-use support::{quick_config, scan_one};
 
 fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
     support::both_versions()

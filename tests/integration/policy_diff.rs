@@ -1,9 +1,7 @@
 //! The policy file, the findings CSV and `diff`, through the real binary.
 
-mod support;
-
+use crate::support::{read_csv, run_binary, run_binary_env};
 use ftps_scan::testbed::{server_config, CertKind, ServerSpec, TestPki, TestServer};
-use support::{read_csv, run_binary, run_binary_env};
 
 fn s(v: &str) -> String {
     v.to_string()

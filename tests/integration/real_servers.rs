@@ -11,12 +11,12 @@
 //! `FTPS_SCAN_REAL_FILTER=text` runs only the entries whose name contains
 //! `text`.
 
-mod support;
+use crate::support;
 
+use crate::support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ftps_scan::policy::Verdict;
 use ftps_scan::testbed::{CertKind, TestPki};
 use ftps_scan::{EndpointReport, Mode, Status};
-use support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 
 use ServerKind::{Proftpd, PureFtpd, Vsftpd};
 
@@ -1301,10 +1301,10 @@ fn dropping_a_server_kills_its_sessions_too() {
 // Independent implementations and the configurations that expose facts a
 // reply alone would get wrong. The expected facts come from the servers'
 // behaviour as an independent client saw it (tests/servers/ftps_behaviour.py,
-// Python's ssl and ftplib; `behaviour_report` in tests/real_harness.rs), not
+// Python's ssl and ftplib; `behaviour_report` in `real_harness`), not
 // from the scanner.
 
-use support::real::KeyKind;
+use crate::support::real::KeyKind;
 use ServerKind::{FtpSrv, Pyftpdlib, Tlslite, Unftp};
 
 /// What the default scan must report on one of these servers.

@@ -4,14 +4,14 @@
 //! whose accepted set must equal what `openssl s_client` gets, suite by
 //! suite. Static-RSA suites are `no-forward-secrecy`, not weak.
 
-mod support;
+use crate::support;
 
+use crate::support::openssl::{start_server, OPENSSL};
 use ftps_scan::tls::raw::{enumerate_ciphers, ProbeSettings, TlsVersionProbe};
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::openssl::{start_server, OPENSSL};
 
 /// Scans `ftps://addr` with `--ciphers`; the CSV row and the JSON report.
 async fn scan(addr: SocketAddr) -> (HashMap<String, String>, ftps_scan::EndpointReport) {

@@ -3,11 +3,11 @@
 //! the `transfer_path` answer built from them. Every bounce address is on
 //! loopback (a [`Witness`] on 127.0.0.2 that records who connects).
 
-mod support;
+use crate::support;
 
+use crate::support::scan_one;
 use ftps_scan::testbed::{ServerSpec, TestPki, TestServer, Witness};
 use ftps_scan::{EndpointReport, ScanConfig, Status};
-use support::scan_one;
 
 async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
     support::start_tls_server(pki, spec).await

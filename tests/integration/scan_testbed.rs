@@ -1,14 +1,12 @@
 //! The scanner against in-process test servers on 127.0.0.1:0: each
 //! outcome of the foundation plan, field by field.
 
-mod support;
-
+use crate::support::{quick_config, scan, scan_one};
 use ftps_scan::testbed::{
     closed_port, server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
 };
 use ftps_scan::{Mode, Phase, Status};
 use std::time::Duration;
-use support::{quick_config, scan, scan_one};
 
 fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
     vec![&rustls::version::TLS13, &rustls::version::TLS12]

@@ -3,13 +3,13 @@
 //! channel TLS, and the safety rules (no PASS before TLS, no connection to a
 //! PASV address by default).
 
-mod support;
+use crate::support;
 
+use crate::support::scan_one;
 use ftps_scan::probe::posture::{LoginConfig, Secret};
 use ftps_scan::testbed::{server_config, CertKind, ServerSpec, TestPki, TestServer};
 use ftps_scan::{ScanConfig, Status};
 use std::net::Ipv4Addr;
-use support::scan_one;
 
 async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
     support::start_tls_server(pki, spec).await

@@ -2,10 +2,10 @@
 //! `openssl s_server` pinned to versions (the implicit path: TLS from the
 //! first byte). The CSV and JSON Lines must carry the verdicts.
 
-mod support;
+use crate::support;
 
+use crate::support::openssl::start_server;
 use std::collections::HashMap;
-use support::openssl::start_server;
 
 fn s(v: &str) -> String {
     v.to_string()

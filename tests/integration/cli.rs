@@ -1,12 +1,12 @@
 //! The real binary on a targets file: CSV and JSON Lines parsed back and
 //! asserted field by field, input errors, exit codes.
 
-mod support;
+use crate::support;
 
+use crate::support::{read_csv, read_jsonl, run_binary};
 use ftps_scan::report::csv::COLUMNS;
 use ftps_scan::testbed::{closed_port, server_config, CertKind, ServerSpec, TestPki, TestServer};
 use ftps_scan::Status;
-use support::{read_csv, read_jsonl, run_binary};
 
 fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
     vec![&rustls::version::TLS13, &rustls::version::TLS12]

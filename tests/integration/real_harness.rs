@@ -1,4 +1,4 @@
-//! Smoke tests of the real-server harness (`tests/support/real.rs`) for the
+//! Smoke tests of the real-server harness (`support/real.rs`) for the
 //! servers and options beyond the conformance matrix: each independent
 //! implementation (ftp-srv, unftp, pyftpdlib, tlslite-ng) starts and
 //! greets, explicit ones answer `AUTH TLS` with 234 and finish a handshake,
@@ -7,17 +7,17 @@
 //! when a server is not installed, unless FTPS_SCAN_REQUIRE_REAL_SERVERS=1.
 //!
 //! ```sh
-//! bash .ci/install-real-servers.sh && cargo test --release --test real_harness
+//! bash .ci/install-real-servers.sh && cargo test --release --test integration real_harness::
 //! ```
 
-mod support;
+use crate::support;
 
+use crate::support::real::{self, KeyKind, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ftps_scan::testbed::{CertKind, TestPki};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
-use support::real::{self, KeyKind, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ServerKind::{FtpSrv, Proftpd, Pyftpdlib, Tlslite, Unftp, Vsftpd};
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -528,7 +528,7 @@ fn an_rsa_certificate_of_each_kind_from_openssl() {
 /// Not a check: prints, per server and configuration, what
 /// `tests/servers/ftps_behaviour.py` and `auth_tls_race.py` see (the
 /// behaviour table of the README). Run by hand:
-/// `cargo test --release --test real_harness -- --ignored --nocapture behaviour`.
+/// `cargo test --release --test integration -- --ignored --nocapture behaviour`.
 #[test]
 #[ignore]
 fn behaviour_report() {
@@ -773,11 +773,11 @@ fn protocol_settings_of_the_independent_servers() {
     }
 }
 
-/// Not a check: runs the real `ftps-scan` binary (as tests/real_servers.rs
+/// Not a check: runs the real `ftps-scan` binary (as `real_servers`
 /// does: `--format jsonl --ca-file <test CA> --list`) on each new server and
 /// configuration and prints a digest of its report, for writing matrix
 /// entries. Run by hand:
-/// `cargo test --release --test real_harness -- --ignored --nocapture scanner_digest`.
+/// `cargo test --release --test integration -- --ignored --nocapture scanner_digest`.
 #[test]
 #[ignore]
 fn scanner_digest() {
