@@ -4,7 +4,7 @@
 //! whose accepted set must equal what `openssl s_client` gets, suite by
 //! suite. Static-RSA suites are `no-forward-secrecy`, not weak.
 
-use crate::support;
+use crate::support::Scan;
 
 use crate::support::openssl::{start_server, OPENSSL};
 use ftps_scan::tls::raw::{enumerate_ciphers, ProbeSettings, TlsVersionProbe};
@@ -16,7 +16,8 @@ use std::time::Duration;
 /// Scans `ftps://addr` with `--ciphers`; the CSV row and the JSON report.
 async fn scan(addr: SocketAddr) -> (HashMap<String, String>, ftps_scan::EndpointReport) {
     let args = ["--ciphers", "--read-timeout", "1", "--tls-timeout", "3"];
-    let (code, row, report) = support::scan_to_files(&format!("ftps://{addr}"), &args).await;
+    let scan = Scan::new().target(format!("ftps://{addr}")).args(args);
+    let (code, row, report) = scan.run().await.one();
     assert!(code.is_some(), "the scan ended by itself");
     (row, report)
 }

@@ -11,9 +11,10 @@
 //! ```
 
 use crate::support;
+use crate::support::Pki;
 
 use crate::support::real::{self, KeyKind, Protocols, RealServer, RealSpec, ServerKind, Tls};
-use ftps_scan::testbed::{CertKind, TestPki};
+use ftps_scan::testbed::CertKind;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -114,7 +115,7 @@ fn greet_and_handshake(server: &RealServer) -> String {
 
 #[test]
 fn each_independent_server_starts_greets_and_speaks_tls() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let implicit = |server| RealSpec {
         implicit: true,
         tls: Tls::Required,
@@ -180,7 +181,7 @@ fn each_independent_server_starts_greets_and_speaks_tls() {
 
 #[test]
 fn plain_ftp_modes_refuse_auth_tls() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for (server, said) in [
         (FtpSrv, "502 "),
         (Unftp, "502 TLS/SSL not configured"),
@@ -231,7 +232,7 @@ fn tlslite_accepts_sslv3_without_extensions() {
     if !real::available(Tlslite) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for implicit in [false, true] {
         let spec = RealSpec {
             implicit,
@@ -277,7 +278,7 @@ fn vsftpd_listens_on_ipv6_loopback() {
     if !real::available(Vsftpd) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let server = RealServer::start(
         RealSpec {
             ipv6: true,
@@ -295,7 +296,7 @@ fn vsftpd_listens_on_ipv6_loopback() {
 
 #[test]
 fn the_other_servers_listen_on_ipv6_loopback_too() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for server in [
         Proftpd,
         ServerKind::PureFtpd,
@@ -340,7 +341,7 @@ fn openssl_text(pem: &str) -> String {
 
 #[test]
 fn vsftpd_and_proftpd_serve_rsa1024_sha1_certificates_from_the_test_ca() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for server in [Vsftpd, Proftpd] {
         if !real::available(server) {
             continue;
@@ -448,7 +449,7 @@ fn proftpd_extra_lines_know_the_ca_file() {
     if !real::available(Proftpd) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let server = RealServer::start(
         RealSpec {
             extra: &["TLSVerifyClient on", "TLSCACertificateFile {ca}"],
@@ -482,7 +483,7 @@ fn an_rsa_certificate_of_each_kind_from_openssl() {
     if !real::available(Tlslite) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for (kind, expect) in [
         (CertKind::Valid, "DNS:localhost, IP Address:127.0.0.1"),
         (CertKind::WrongName, "DNS:ftp.invalid"),
@@ -532,7 +533,7 @@ fn an_rsa_certificate_of_each_kind_from_openssl() {
 #[test]
 #[ignore]
 fn behaviour_report() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let required = |server| RealSpec {
         tls: Tls::Required,
         ..RealSpec::new(server)
@@ -728,7 +729,7 @@ fn s_client_version(server: &RealServer, version: &str) -> Result<String, String
 
 #[test]
 fn protocol_settings_of_the_independent_servers() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let all = ["-tls1", "-tls1_1", "-tls1_2", "-tls1_3"];
     let cases: [(ServerKind, Protocols, [bool; 4]); 8] = [
         (FtpSrv, Protocols::Tls12And13, [false, false, true, true]),
@@ -781,7 +782,7 @@ fn protocol_settings_of_the_independent_servers() {
 #[test]
 #[ignore]
 fn scanner_digest() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let spec = RealSpec::new;
     let cases: Vec<(&str, RealSpec)> = vec![
         ("ftp-srv explicit", spec(FtpSrv)),

@@ -12,6 +12,7 @@
 //! `text`.
 
 use crate::support;
+use crate::support::Pki;
 
 use crate::support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ftps_scan::policy::Verdict;
@@ -1148,7 +1149,7 @@ fn conformance_matrix() {
     for entry in MATRIX {
         assert!(names.insert(entry.name), "duplicate entry {:?}", entry.name);
     }
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     let mut failures = Vec::new();
     let mut ran = 0;
     for server in [Vsftpd, Proftpd, PureFtpd] {
@@ -1214,7 +1215,7 @@ fn matrix_covers_the_required_cases() {
 
 #[test]
 fn a_server_that_dies_at_start_explains_why() {
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     let cases: [(ServerKind, &[&str], &str); 2] = [
         // vsftpd writes fatal errors to fd 0, nowhere else.
         (
@@ -1249,7 +1250,7 @@ fn a_server_that_dies_at_start_explains_why() {
 #[test]
 fn dropping_a_server_kills_its_sessions_too() {
     use std::io::Read;
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     for server in [Vsftpd, Proftpd, PureFtpd] {
         if !real::available(server) {
             continue;
@@ -1732,7 +1733,7 @@ fn check_fact(f: &Fact, pki: &TestPki) {
 #[test]
 fn independent_servers_and_behaviour_facts() {
     let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     let mut failures = Vec::new();
     let mut ran = 0;
     for fact in FACTS {
