@@ -276,8 +276,9 @@ async fn the_new_columns_reach_the_csv_and_the_table() {
             ..strict()
         })
         .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path());
     let scan = Scan::new().target(format!("ftp://{}", server.addr));
-    let ca = pki.ca_file(scan.dir());
     let third = witness().await;
     let (code, row, report) = scan
         .args(["--ca-file", ca.to_str().unwrap(), "--no-versions"])
