@@ -109,11 +109,6 @@ impl Scan {
         self
     }
 
-    /// The temp dir the reports go to (for input files beside them).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Runs the binary and reads the reports back (no rows for a report
     /// file the binary did not write).
     pub async fn run(self) -> Scanned {
