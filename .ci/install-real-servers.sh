@@ -3,7 +3,7 @@
 #
 # Unpacks Debian 12 (bookworm) builds of vsftpd, ProFTPD (+ mod_tls) and
 # Pure-FTPd side by side under DIR (default: <repo>/target/real-servers)
-# for tests/real_servers.rs, without installing the (mutually conflicting)
+# for tests/integration/real_servers.rs, without installing the (mutually conflicting)
 # server packages, and installs independent FTPS implementations next to
 # them (launchers in tests/servers/):
 #   DIR/vsftpd/usr/sbin/vsftpd

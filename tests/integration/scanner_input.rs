@@ -3,9 +3,10 @@
 //! `--input-format`, the open FTP ports scanned, and malformed input
 //! reported with the file and the line (and column).
 
-mod support;
+use crate::support;
+use crate::support::Pki;
 
-use ftps_scan::testbed::{ServerSpec, TestPki};
+use ftps_scan::testbed::ServerSpec;
 use ftps_scan::Status;
 
 /// An nmap -oX report of 127.0.0.1 with `open` FTP on `port` (and noise:
@@ -67,8 +68,8 @@ async fn scan_file(
 
 #[tokio::test]
 async fn every_scanner_format_yields_its_open_ftp_ports() {
-    let pki = TestPki::new("scanner input CA").unwrap();
-    let server = support::start_tls_server(&pki, ServerSpec::default()).await;
+    let pki = Pki::new("scanner input CA");
+    let server = pki.ftps(ServerSpec::default()).await;
     let port = server.addr.port();
     let grepable = format!(
         "# Nmap 7.93 scan initiated as: nmap -oG - 127.0.0.1\n\

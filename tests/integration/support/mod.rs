@@ -1,9 +1,17 @@
-//! Shared helpers for the integration tests.
-#![allow(dead_code)]
+//! What the integration tests share: [`Pki`] (a test PKI and the FTPS
+//! servers it certifies), [`Scan`] (the binary run on targets, its reports
+//! read back), the in-process [`scan`], the schema check every JSON Lines
+//! record passes, and the real servers ([`real`]) and `openssl s_server`
+//! ([`openssl`]) harnesses.
 
 pub mod browser;
 pub mod openssl;
+mod pki;
 pub mod real;
+mod run;
+
+pub use pki::{Pki, BOTH};
+pub use run::{binary_command, read_csv, read_jsonl, run_binary, run_binary_env, run_demo, Scan};
 
 use ftps_scan::scan::{run_scan, ScanEvent, StopSignal};
 use ftps_scan::targets::{InputSource, ParseOptions, TargetError, TargetReader};
@@ -17,13 +25,6 @@ use std::time::Duration;
 /// 127.0.0.0/8 only). Tests that watch for a connection use a
 /// [`ftps_scan::testbed::Witness`] instead.
 pub const SAFE_BOUNCE_ADDRESS: &str = "127.0.0.2:40021";
-
-/// The `ftps-scan` binary with [`SAFE_BOUNCE_ADDRESS`] in its environment.
-pub fn binary_command() -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
-    command.env("FTPS_SCAN_BOUNCE_ADDRESS", SAFE_BOUNCE_ADDRESS);
-    command
-}
 
 /// A config with short deadlines for loopback tests.
 pub fn quick_config(trust: TrustStore) -> ScanConfig {
@@ -66,61 +67,6 @@ pub async fn scan_one(target: &str, config: ScanConfig) -> EndpointReport {
     reports.remove(0)
 }
 
-/// Runs the real `ftps-scan` binary with `args` (off the async runtime's
-/// worker so in-process test servers keep serving).
-pub async fn run_binary(args: Vec<String>) -> std::process::Output {
-    run_binary_env(args, Vec::new()).await
-}
-
-/// As [`run_binary`], with extra environment variables.
-pub async fn run_binary_env(args: Vec<String>, env: Vec<(String, String)>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        binary_command()
-            .args(&args)
-            .envs(env)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run ftps-scan")
-    })
-    .await
-    .expect("join")
-}
-
-/// A CSV report read back: one map of column -> cell per row, plus the header.
-pub fn read_csv(
-    path: &std::path::Path,
-) -> (Vec<String>, Vec<std::collections::HashMap<String, String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("open csv");
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| {
-            let r = r.expect("csv record");
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_string))
-                .collect()
-        })
-        .collect();
-    (header, rows)
-}
-
-/// A JSON Lines report read back into report structs, every line checked
-/// against the committed JSON Schema first.
-pub fn read_jsonl(path: &std::path::Path) -> Vec<EndpointReport> {
-    std::fs::read_to_string(path)
-        .expect("read jsonl")
-        .lines()
-        .map(parse_jsonl_line)
-        .collect()
-}
-
 /// The committed schema of a JSON Lines record, compiled once.
 pub fn schema_validator() -> &'static jsonschema::Validator {
     static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
@@ -153,66 +99,11 @@ pub fn parse_jsonl_line(line: &str) -> EndpointReport {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"))
 }
 
-/// TLS 1.3 and 1.2, the versions a default test server speaks.
-pub fn both_versions() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    vec![&rustls::version::TLS13, &rustls::version::TLS12]
-}
-
-/// A testbed FTPS server with a valid certificate from `pki`.
-pub async fn start_tls_server(
-    pki: &ftps_scan::testbed::TestPki,
-    spec: ftps_scan::testbed::ServerSpec,
-) -> ftps_scan::testbed::TestServer {
-    let identity = pki.issue(ftps_scan::testbed::CertKind::Valid).unwrap();
-    let tls = Some(ftps_scan::testbed::server_config(&identity, &both_versions()).unwrap());
-    ftps_scan::testbed::TestServer::start(ftps_scan::testbed::ServerSpec { tls, ..spec })
-        .await
-        .unwrap()
-}
-
 /// The finding ids the default policy raises on `r` (today's date).
 pub fn finding_ids(r: &EndpointReport) -> Vec<String> {
     let mut r = r.clone();
     ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
     r.findings.into_iter().map(|f| f.id).collect()
-}
-
-/// [`quick_config`] trusting `pki`, without the version probes.
-pub fn posture_config(pki: &ftps_scan::testbed::TestPki) -> ScanConfig {
-    let mut c = quick_config(pki.trust_store());
-    c.versions = false;
-    c
-}
-
-/// Runs the binary on one target with `--csv` and `--jsonl` files; the exit
-/// code, the CSV row and the JSON report, read back.
-pub async fn scan_to_files(
-    target: &str,
-    extra: &[&str],
-) -> (
-    Option<i32>,
-    std::collections::HashMap<String, String>,
-    EndpointReport,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let csv_path = dir.path().join("out.csv");
-    let jsonl_path = dir.path().join("out.jsonl");
-    let mut args = vec![
-        "-q".to_string(),
-        "-t".to_string(),
-        target.to_string(),
-        "--csv".to_string(),
-        csv_path.display().to_string(),
-        "--jsonl".to_string(),
-        jsonl_path.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|x| x.to_string()));
-    let out = run_binary(args).await;
-    let (_, mut rows) = read_csv(&csv_path);
-    let mut reports = read_jsonl(&jsonl_path);
-    assert_eq!(rows.len(), 1, "{out:?}");
-    assert_eq!(reports.len(), 1, "{out:?}");
-    (out.status.code(), rows.remove(0), reports.remove(0))
 }
 
 /// `true` when the command `name` is on PATH. Otherwise prints a loud
@@ -228,17 +119,6 @@ pub fn tool_available(name: &str, hint: &str) -> bool {
     }
     eprintln!("SKIPPED: {message}");
     false
-}
-
-/// Runs `ftps-scan demo -q --fail-on never` with `flags` (output files)
-/// and returns its output.
-pub async fn run_demo(flags: &[String]) -> std::process::Output {
-    let mut args: Vec<String> = ["demo", "-q", "--fail-on", "never"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend_from_slice(flags);
-    run_binary(args).await
 }
 
 /// A raw server that greets with `greeting` (a whole reply, CRLF included),

@@ -4,19 +4,20 @@
 //! whose accepted set must equal what `openssl s_client` gets, suite by
 //! suite. Static-RSA suites are `no-forward-secrecy`, not weak.
 
-mod support;
+use crate::support::Scan;
 
+use crate::support::openssl::{start_server, OPENSSL};
 use ftps_scan::tls::raw::{enumerate_ciphers, ProbeSettings, TlsVersionProbe};
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::openssl::{start_server, OPENSSL};
 
 /// Scans `ftps://addr` with `--ciphers`; the CSV row and the JSON report.
 async fn scan(addr: SocketAddr) -> (HashMap<String, String>, ftps_scan::EndpointReport) {
     let args = ["--ciphers", "--read-timeout", "1", "--tls-timeout", "3"];
-    let (code, row, report) = support::scan_to_files(&format!("ftps://{addr}"), &args).await;
+    let scan = Scan::new().target(format!("ftps://{addr}")).args(args);
+    let (code, row, report) = scan.run().await.one();
     assert!(code.is_some(), "the scan ended by itself");
     (row, report)
 }

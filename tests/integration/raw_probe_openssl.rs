@@ -4,11 +4,9 @@
 //! temp dir); a Drop guard kills it and removes the dir even when an
 //! assertion fails.
 
-mod support;
-
+use crate::support::openssl::{start_server, Server};
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::openssl::{start_server, Server};
 
 use ftps_scan::tls::raw::server_flight::DowngradeSentinel;
 use ftps_scan::tls::raw::{

@@ -3,7 +3,7 @@
 //! lints names against the Prometheus conventions), read back sample by
 //! sample against the JSON report, and replaced atomically.
 
-mod support;
+use crate::support;
 
 use ftps_scan::EndpointReport;
 use std::collections::HashMap;

@@ -3,32 +3,16 @@
 //! One test per point of the issue "Every fact right on real servers, with
 //! the default flags" that no real server in the matrix shows on loopback.
 
-mod support;
+use crate::support;
 
+use crate::support::{finding_ids, scan_one, Pki, BOTH};
 use ftps_scan::probe::posture::{LoginConfig, Secret, NONEXISTENT_PATH};
 use ftps_scan::testbed::{
-    server_config, AuthRace, CertKind, ClientCertPolicy, ListedPath, ProtC, Protection, ServerSpec,
-    TestPki, TestServer, PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
+    AuthRace, CertKind, ClientCertPolicy, ListedPath, ProtC, Protection, ServerSpec, TestServer,
+    PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
 };
-use ftps_scan::{ClientCert, EndpointReport, ScanConfig, Status};
+use ftps_scan::{ClientCert, ScanConfig, Status};
 use std::time::Duration;
-use support::{quick_config, scan_one};
-
-fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    support::both_versions()
-}
-
-async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
-    support::start_tls_server(pki, spec).await
-}
-
-fn config(pki: &TestPki) -> ScanConfig {
-    support::posture_config(pki)
-}
-
-fn findings(r: &EndpointReport) -> Vec<String> {
-    support::finding_ids(r)
-}
 
 /// The cleartext transfers the server saw: only a path that does not exist.
 fn assert_nothing_of_value_in_clear(server: &TestServer) {
@@ -43,7 +27,7 @@ fn assert_nothing_of_value_in_clear(server: &TestServer) {
 
 #[tokio::test]
 async fn prot_c_is_judged_by_a_transfer() {
-    let pki = TestPki::new("facts CA").unwrap();
+    let pki = Pki::new("facts CA");
     // (server behaviour, prot_c, deciding reply)
     for (behaviour, want, decided) in [
         (ProtC::Works, "accepted", "226"),
@@ -61,15 +45,13 @@ async fn prot_c_is_judged_by_a_transfer() {
         // clear, so cleartext data is possible.
         (ProtC::RefusePasvOnly, "accepted", "226"),
     ] {
-        let server = start(
-            &pki,
-            ServerSpec {
+        let server = pki
+            .ftps(ServerSpec {
                 prot_c: behaviour,
                 ..Default::default()
-            },
-        )
-        .await;
-        let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+            })
+            .await;
+        let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
         assert_eq!(r.status, Status::Ok, "{behaviour:?}");
         let p = r.posture.clone().unwrap();
         assert_eq!(p.prot_c_reply.as_ref().unwrap().code, 200, "{behaviour:?}");
@@ -81,7 +63,7 @@ async fn prot_c_is_judged_by_a_transfer() {
         let got = p.prot_c_transfer_reply.unwrap().to_string();
         assert!(got.starts_with(decided), "{behaviour:?}: {got}");
         assert_eq!(
-            findings(&r).contains(&"cleartext-data-allowed".to_string()),
+            finding_ids(&r).contains(&"cleartext-data-allowed".to_string()),
             want == "accepted",
             "{behaviour:?}"
         );
@@ -93,9 +75,9 @@ async fn prot_c_is_judged_by_a_transfer() {
 
 #[tokio::test]
 async fn no_data_flag_leaves_prot_c_unjudged() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(&pki, ServerSpec::default()).await;
-    let mut c = config(&pki);
+    let pki = Pki::new("facts CA");
+    let server = pki.ftps(ServerSpec::default()).await;
+    let mut c = pki.posture_config();
     c.posture.data = false;
     let r = scan_one(&server.addr.to_string(), c).await;
     let p = r.posture.unwrap();
@@ -110,16 +92,14 @@ async fn no_data_flag_leaves_prot_c_unjudged() {
 
 #[tokio::test]
 async fn data_handshake_starts_before_the_150() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             data_tls_before_150: Some(Duration::from_secs(1)),
             ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     let p = r.posture.unwrap();
     assert_eq!(p.data_tls.map(|v| v.as_str()), Some("ok"), "{p:#?}");
     assert_eq!(p.list_entries, Some(3));
@@ -128,19 +108,17 @@ async fn data_handshake_starts_before_the_150() {
 
 #[tokio::test]
 async fn session_reuse_required_is_established_with_a_fresh_session() {
-    let pki = TestPki::new("facts CA").unwrap();
+    let pki = Pki::new("facts CA");
     for (refusal, closes) in [(VSFTPD_REUSE_REFUSAL, true), (PROFTPD_REUSE_REFUSAL, false)] {
-        let server = start(
-            &pki,
-            ServerSpec {
+        let server = pki
+            .ftps(ServerSpec {
                 require_session_reuse: true,
                 reuse_refusal: refusal.into(),
                 close_after_reuse_refusal: closes,
                 ..Default::default()
-            },
-        )
-        .await;
-        let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+            })
+            .await;
+        let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
         let p = r.posture.clone().unwrap();
         assert_eq!(p.data_tls.map(|v| v.as_str()), Some("ok"), "{refusal}");
         assert_eq!(p.data_tls_resumed, Some(true));
@@ -149,7 +127,7 @@ async fn session_reuse_required_is_established_with_a_fresh_session() {
         // Every other fact came before the check that may end the session.
         assert!(p.prot_c.is_some(), "{refusal}: {p:#?}");
         assert_eq!(p.error, None, "{refusal}");
-        assert!(findings(&r).contains(&"data-tls-reuse-required".to_string()));
+        assert!(finding_ids(&r).contains(&"data-tls-reuse-required".to_string()));
         let resumed: Vec<Option<bool>> = server
             .log()
             .transfers
@@ -160,17 +138,16 @@ async fn session_reuse_required_is_established_with_a_fresh_session() {
         assert_eq!(resumed, vec![Some(true), Some(false)], "{refusal}");
     }
     // Without the requirement, the fresh session transfers.
-    let server = start(&pki, ServerSpec::default()).await;
-    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    let server = pki.ftps(ServerSpec::default()).await;
+    let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     assert_eq!(r.posture.unwrap().data_tls_reuse_required, Some(false));
 }
 
 #[tokio::test]
 async fn auth_tls_race_is_retried_with_a_pause_and_recorded() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             // A shorter switch-over than ftp-srv's, so the scanner's pause
             // after the 234 outlasts it even on a loaded machine.
             auth_race: Some(AuthRace {
@@ -178,10 +155,9 @@ async fn auth_tls_race_is_retried_with_a_pause_and_recorded() {
                 ..AuthRace::ftp_srv()
             }),
             ..Default::default()
-        },
-    )
-    .await;
-    let mut c = config(&pki);
+        })
+        .await;
+    let mut c = pki.posture_config();
     c.versions = true;
     let r = scan_one(&server.addr.to_string(), c).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
@@ -205,17 +181,15 @@ async fn auth_tls_race_is_retried_with_a_pause_and_recorded() {
 
 #[tokio::test]
 async fn auth_ssl_only_server_behind_a_120_greeting_gets_every_verdict() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             auth_ssl_only: true,
             greeting_120: Some(Duration::from_millis(200)),
             ..Default::default()
-        },
-    )
-    .await;
-    let mut c = config(&pki);
+        })
+        .await;
+    let mut c = pki.posture_config();
     c.versions = true;
     let r = scan_one(&server.addr.to_string(), c).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
@@ -232,16 +206,14 @@ async fn a_deadline_covers_the_work_not_the_queue() {
     // One connection at a time to the host and a greeting that takes most
     // of the read deadline: the probes queue for the slot far longer than
     // any deadline, and must still all be decided.
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             greeting_delay: Some(Duration::from_millis(1200)),
             ..Default::default()
-        },
-    )
-    .await;
-    let mut c = config(&pki);
+        })
+        .await;
+    let mut c = pki.posture_config();
     c.versions = true;
     c.per_host_limit = 1;
     c.posture.enabled = false;
@@ -257,11 +229,11 @@ async fn a_deadline_covers_the_work_not_the_queue() {
 
 #[tokio::test]
 async fn client_certificates_requested_and_required() {
-    let pki = TestPki::new("facts CA").unwrap();
+    let pki = Pki::new("facts CA");
     let identity = pki.issue(CertKind::Valid).unwrap();
     // requested: works without one (vsftpd's default)
     let tls = pki
-        .server_config_with_client_auth(&identity, &both(), ClientCertPolicy::Request)
+        .server_config_with_client_auth(&identity, BOTH, ClientCertPolicy::Request)
         .unwrap();
     let server = TestServer::start(ServerSpec {
         tls: Some(tls),
@@ -269,7 +241,7 @@ async fn client_certificates_requested_and_required() {
     })
     .await
     .unwrap();
-    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     assert_eq!(r.status, Status::Ok);
     assert_eq!(r.client_cert, Some(ClientCert::Requested));
     assert_eq!(
@@ -296,7 +268,7 @@ async fn client_certificates_requested_and_required() {
             } else {
                 server.addr.to_string()
             };
-            let mut c = config(&pki);
+            let mut c = pki.posture_config();
             c.versions = true;
             let r = scan_one(&target, c).await;
             let ctx = format!("{versions:?} implicit={implicit}: {r:#?}");
@@ -313,7 +285,7 @@ async fn client_certificates_requested_and_required() {
                 r.certificate.is_some(),
                 "the certificate is still judged {ctx}"
             );
-            let ids = findings(&r);
+            let ids = finding_ids(&r);
             assert!(ids.contains(&"client-cert-required".to_string()), "{ctx}");
             assert!(
                 !ids.contains(&"tls-handshake-failed".to_string()),
@@ -323,27 +295,25 @@ async fn client_certificates_requested_and_required() {
     }
 }
 
-fn alice(pki: &TestPki) -> ScanConfig {
-    let mut c = config(pki);
+fn alice(pki: &Pki) -> ScanConfig {
+    let mut c = pki.posture_config();
     c.posture.login = LoginConfig::new("alice", Secret::new("hunter2")).unwrap();
     c
 }
 
 #[tokio::test]
 async fn a_password_goes_only_to_a_verified_server_and_is_never_echoed() {
-    let pki = TestPki::new("facts CA").unwrap();
+    let pki = Pki::new("facts CA");
     let users = vec![("alice".to_string(), "hunter2".to_string())];
     // Verified (trusted chain, IP SAN): the password is sent; the server
     // echoes it back, and no report shows it.
-    let server = start(
-        &pki,
-        ServerSpec {
+    let server = pki
+        .ftps(ServerSpec {
             users: users.clone(),
             echo_password: true,
             ..Default::default()
-        },
-    )
-    .await;
+        })
+        .await;
     let r = scan_one(&server.addr.to_string(), alice(&pki)).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(p.login.map(|v| v.as_str()), Some("ok"), "{p:#?}");
@@ -354,7 +324,7 @@ async fn a_password_goes_only_to_a_verified_server_and_is_never_echoed() {
 
     // Self-signed: no USER, no PASS, a reason instead.
     for kind in [CertKind::SelfSigned, CertKind::WrongName, CertKind::Expired] {
-        let tls = Some(server_config(&pki.issue(kind).unwrap(), &both()).unwrap());
+        let tls = Some(pki.tls(kind));
         let server = TestServer::start(ServerSpec {
             tls,
             users: users.clone(),
@@ -392,8 +362,8 @@ async fn a_password_goes_only_to_a_verified_server_and_is_never_echoed() {
 
 #[tokio::test]
 async fn ipv6_uses_epsv_and_raises_no_pasv_findings() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap());
+    let pki = Pki::new("facts CA");
+    let tls = Some(pki.tls(CertKind::Valid));
     let Ok(server) = TestServer::start_on(
         ServerSpec {
             tls,
@@ -406,7 +376,7 @@ async fn ipv6_uses_epsv_and_raises_no_pasv_findings() {
         eprintln!("SKIPPED: no [::1] on this machine");
         return;
     };
-    let mut c = quick_config(pki.trust_store());
+    let mut c = pki.config();
     c.versions = false;
     let r = scan_one(&server.addr.to_string(), c).await;
     let p = r.posture.clone().unwrap();
@@ -424,14 +394,14 @@ async fn ipv6_uses_epsv_and_raises_no_pasv_findings() {
         "{:?}",
         server.log().commands
     );
-    let ids = findings(&r);
+    let ids = finding_ids(&r);
     assert!(!ids.iter().any(|id| id.starts_with("pasv-")), "{ids:?}");
 }
 
 #[tokio::test]
 async fn line_breaks_in_credentials_and_empty_password_files_are_usage_errors() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(&pki, ServerSpec::default()).await;
+    let pki = Pki::new("facts CA");
+    let server = pki.ftps(ServerSpec::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty-password");
     std::fs::write(&empty, "\n").unwrap();
@@ -481,8 +451,8 @@ async fn a_long_plain_greeting_on_the_implicit_port_is_no_tls() {
     let server = RawServer::start(vec![Step::Send(greeting), Step::ReadLine])
         .await
         .unwrap();
-    let pki = TestPki::new("facts CA").unwrap();
-    let r = scan_one(&format!("ftps://{}", server.addr), config(&pki)).await;
+    let pki = Pki::new("facts CA");
+    let r = scan_one(&format!("ftps://{}", server.addr), pki.posture_config()).await;
     assert_eq!(r.status, Status::NoTls, "{r:#?}");
     assert!(r.error.unwrap().contains("plain FTP without TLS"));
 }

@@ -2,9 +2,10 @@
 //! `TestServer` with a small hand-rolled FTP/FTPS client and asserts the
 //! exact replies, closes and log entries the behaviour claims.
 
+use crate::support::{Pki, BOTH};
 use ftps_scan::testbed::{
-    server_config, AuthRace, CertKind, ClientCertPolicy, ListedPath, ProtC, Protection, ServerSpec,
-    TestPki, TestServer, PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
+    AuthRace, CertKind, ClientCertPolicy, ListedPath, ProtC, Protection, ServerSpec, TestPki,
+    TestServer, PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
 };
 use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::pki_types::ServerName;
@@ -22,7 +23,6 @@ const WAIT: Duration = Duration::from_secs(20);
 
 const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
 const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
-const BOTH: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
 
 // ---------------------------------------------------------------------------
 // The test client
@@ -216,11 +216,11 @@ fn entries(listing: &[u8]) -> usize {
 }
 
 async fn tls_server(
-    pki: &TestPki,
+    pki: &Pki,
     versions: &[&'static SupportedProtocolVersion],
     spec: ServerSpec,
 ) -> TestServer {
-    let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), versions).unwrap());
+    let tls = Some(pki.tls_versions(CertKind::Valid, versions));
     TestServer::start(ServerSpec { tls, ..spec }).await.unwrap()
 }
 
@@ -243,7 +243,7 @@ async fn clear_list<S: AsyncRead + AsyncWrite + Unpin>(
 
 #[tokio::test]
 async fn prot_c_works_lists_the_login_dir_and_a_missing_path_in_clear() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(&pki, BOTH, ServerSpec::default()).await;
     let config = client_config(&pki, BOTH, true);
     let mut c = login(server.addr, &config).await;
@@ -297,7 +297,7 @@ fn listing_len() -> usize {
 
 #[tokio::test]
 async fn prot_c_refuse_transfer_answers_522_and_delivers_nothing() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -348,7 +348,7 @@ async fn prot_c_refuse_transfer_answers_522_and_delivers_nothing() {
 
 #[tokio::test]
 async fn prot_c_refuse_passive_answers_534_to_pasv_and_epsv() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -384,7 +384,7 @@ async fn prot_c_refuse_passive_answers_534_to_pasv_and_epsv() {
 
 #[tokio::test]
 async fn prot_c_refuse_pasv_only_lets_a_clear_transfer_through_epsv() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -416,7 +416,7 @@ async fn prot_c_refuse_pasv_only_lets_a_clear_transfer_through_epsv() {
 
 #[tokio::test]
 async fn prot_c_refuse_is_the_old_allow_prot_c_false() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     for spec in [
         ServerSpec {
             allow_prot_c: false,
@@ -456,7 +456,7 @@ async fn prot_c_refuse_is_the_old_allow_prot_c_false() {
 
 #[tokio::test]
 async fn data_tls_before_150_needs_the_handshake_first() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -503,7 +503,7 @@ async fn data_tls_before_150_needs_the_handshake_first() {
 
 #[tokio::test]
 async fn data_tls_before_150_leaves_clear_transfers_alone() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -546,7 +546,7 @@ async fn protected_list<S: AsyncRead + AsyncWrite + Unpin>(
 
 #[tokio::test]
 async fn reuse_required_vsftpd_refuses_a_fresh_data_session_and_closes() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     for versions in [TLS12, TLS13] {
         let server = tls_server(
             &pki,
@@ -586,7 +586,7 @@ async fn reuse_required_vsftpd_refuses_a_fresh_data_session_and_closes() {
 
 #[tokio::test]
 async fn reuse_required_proftpd_wording_keeps_the_session() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -616,7 +616,7 @@ async fn reuse_required_proftpd_wording_keeps_the_session() {
 
 #[tokio::test]
 async fn fresh_data_session_accepted_when_reuse_not_required() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     for versions in [TLS12, TLS13] {
         let server = tls_server(&pki, versions, ServerSpec::default()).await;
         let config = client_config(&pki, versions, true);
@@ -639,7 +639,7 @@ async fn fresh_data_session_accepted_when_reuse_not_required() {
 
 #[tokio::test]
 async fn auth_race_answers_early_bytes_in_clear_and_echoes_them() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -684,7 +684,7 @@ async fn auth_race_answers_early_bytes_in_clear_and_echoes_them() {
 
 #[tokio::test]
 async fn auth_race_breaks_an_eager_tls_client_and_a_patient_one_succeeds() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let config = client_config(&pki, BOTH, true);
 
     // Eager: ClientHello right after the 234 (a long delay, so the race is
@@ -733,7 +733,7 @@ async fn auth_race_breaks_an_eager_tls_client_and_a_patient_one_succeeds() {
 
 #[tokio::test]
 async fn auth_race_on_the_first_connection_only_a_retry_works() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let config = client_config(&pki, BOTH, true);
     let server = tls_server(
         &pki,
@@ -765,7 +765,7 @@ async fn auth_race_on_the_first_connection_only_a_retry_works() {
 
 #[tokio::test]
 async fn auth_ssl_only_refuses_auth_tls() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let server = tls_server(
         &pki,
         BOTH,
@@ -802,7 +802,7 @@ async fn greeting_120_comes_before_the_220() {
 #[tokio::test]
 async fn greeting_delay_holds_back_every_greeting() {
     let delay = Duration::from_millis(800);
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     for implicit in [false, true] {
         let server = tls_server(
             &pki,
@@ -904,7 +904,7 @@ fn ca_subject(pki: &TestPki) -> Vec<u8> {
 
 #[tokio::test]
 async fn client_cert_request_asks_and_lets_a_client_without_one_in() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     for versions in [TLS12, TLS13] {
         let server = client_auth_server(&pki, versions, ClientCertPolicy::Request).await;
         let (config, recorder) = recording_config(&pki, versions);
@@ -923,7 +923,7 @@ async fn client_cert_request_asks_and_lets_a_client_without_one_in() {
 
 #[tokio::test]
 async fn client_cert_require_fails_without_one() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
 
     // TLS 1.2: the handshake itself fails.
     let server = client_auth_server(&pki, TLS12, ClientCertPolicy::Require).await;
@@ -966,7 +966,7 @@ async fn client_cert_require_fails_without_one() {
 
 #[tokio::test]
 async fn client_cert_require_accepts_a_certificate_from_the_ca() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let client = pki.issue_client("scanner").unwrap();
     for versions in [TLS12, TLS13] {
         let server = client_auth_server(&pki, versions, ClientCertPolicy::Require).await;
@@ -986,7 +986,7 @@ async fn client_cert_require_accepts_a_certificate_from_the_ca() {
 
 #[tokio::test]
 async fn echo_password_puts_the_password_in_the_pass_reply() {
-    let pki = TestPki::new("behaviour CA").unwrap();
+    let pki = Pki::new("behaviour CA");
     let config = client_config(&pki, BOTH, true);
     let users = vec![("alice".to_string(), "hunter2".to_string())];
     let server = tls_server(

@@ -3,7 +3,7 @@
 //! README's table of facts agrees with the CSV header, the schema and the
 //! finding catalogue.
 
-mod support;
+use crate::support;
 
 use ftps_scan::policy::CATALOG;
 use ftps_scan::report::csv::COLUMNS;

@@ -7,7 +7,7 @@
 //! Also: an endpoint whose assessment stopped early (verdict `error`) still
 //! fails the run (exit 1) with a high finding it recorded.
 
-mod support;
+use crate::support::Scan;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -89,7 +89,7 @@ async fn scan(
     HashMap<String, String>,
     ftps_scan::EndpointReport,
 ) {
-    support::scan_to_files(&addr.to_string(), extra).await
+    Scan::new().target(addr).args(extra).run().await.one()
 }
 
 fn findings(row: &HashMap<String, String>) -> Vec<&str> {

@@ -1,45 +1,33 @@
 //! The scanner against in-process test servers on 127.0.0.1:0: each
 //! outcome of the foundation plan, field by field.
 
-mod support;
-
-use ftps_scan::testbed::{
-    closed_port, server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
-};
+use crate::support::{quick_config, scan, scan_one, Pki};
+use ftps_scan::testbed::{closed_port, CertKind, RawServer, ServerSpec, Step, TestServer};
 use ftps_scan::{Mode, Phase, Status};
 use std::time::Duration;
-use support::{quick_config, scan, scan_one};
 
-fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    vec![&rustls::version::TLS13, &rustls::version::TLS12]
-}
-
-async fn ftps_server(pki: &TestPki, kind: CertKind, implicit: bool) -> TestServer {
-    let identity = pki.issue(kind).unwrap();
-    TestServer::start(ServerSpec {
-        tls: Some(server_config(&identity, &both()).unwrap()),
+async fn ftps_server(pki: &Pki, kind: CertKind, implicit: bool) -> TestServer {
+    let spec = ServerSpec {
         implicit,
         ..Default::default()
-    })
-    .await
-    .unwrap()
+    };
+    pki.server(kind, spec).await
 }
 
 #[tokio::test]
 async fn explicit_valid_certificate_every_field() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let server = TestServer::start(ServerSpec {
-        greeting: vec![
-            "first line".into(),
-            "230 inner line that looks like a code".into(),
-            "last line".into(),
-        ],
-        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let server = pki
+        .ftps(ServerSpec {
+            greeting: vec![
+                "first line".into(),
+                "230 inner line that looks like a code".into(),
+                "last line".into(),
+            ],
+            ..Default::default()
+        })
+        .await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
     assert_eq!(r.mode, Mode::Explicit);
     assert_eq!(r.port, server.addr.port());
@@ -96,13 +84,9 @@ async fn explicit_valid_certificate_every_field() {
 
 #[tokio::test]
 async fn implicit_valid_certificate() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = ftps_server(&pki, CertKind::Valid, true).await;
-    let r = scan_one(
-        &format!("ftps://{}", server.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    let r = scan_one(&format!("ftps://{}", server.addr), pki.config()).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
     assert_eq!(r.mode, Mode::Implicit);
     assert_eq!(r.ftp.banner.as_ref().unwrap().code, 220);
@@ -113,9 +97,9 @@ async fn implicit_valid_certificate() {
 
 #[tokio::test]
 async fn mode_forced_by_config_for_a_port() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = ftps_server(&pki, CertKind::Valid, true).await;
-    let mut config = quick_config(pki.trust_store());
+    let mut config = pki.config();
     config.mode = ftps_scan::ModeRule::Forced(Mode::Implicit);
     let r = scan_one(&server.addr.to_string(), config).await;
     assert_eq!(r.mode, Mode::Implicit);
@@ -124,20 +108,14 @@ async fn mode_forced_by_config_for_a_port() {
 
 #[tokio::test]
 async fn tls12_only_server_negotiates_tls12() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = TestServer::start(ServerSpec {
-        tls: Some(
-            server_config(
-                &pki.issue(CertKind::Valid).unwrap(),
-                &[&rustls::version::TLS12],
-            )
-            .unwrap(),
-        ),
+        tls: Some(pki.tls_versions(CertKind::Valid, &[&rustls::version::TLS12])),
         ..Default::default()
     })
     .await
     .unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     let tls = r.tls.unwrap();
     assert_eq!(tls.version, "TLSv1.2");
     assert!(tls.cipher.starts_with("TLS_ECDHE_"), "{}", tls.cipher);
@@ -145,9 +123,9 @@ async fn tls12_only_server_negotiates_tls12() {
 
 #[tokio::test]
 async fn expired_certificate() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = ftps_server(&pki, CertKind::Expired, false).await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(
         r.status,
         Status::Ok,
@@ -172,9 +150,9 @@ async fn expired_certificate() {
 
 #[tokio::test]
 async fn self_signed_certificate() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = ftps_server(&pki, CertKind::SelfSigned, false).await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     let c = r.certificate.unwrap();
     assert!(c.self_signed);
     assert!(!c.trusted);
@@ -185,9 +163,9 @@ async fn self_signed_certificate() {
 
 #[tokio::test]
 async fn wrong_name_certificate_for_hostname_and_ip() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = ftps_server(&pki, CertKind::WrongName, false).await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     let c = r.certificate.unwrap();
     assert!(c.trusted, "the chain itself is fine");
     assert_eq!(c.name_match, Some(false));
@@ -195,7 +173,7 @@ async fn wrong_name_certificate_for_hostname_and_ip() {
 
     // With a hostname target, SNI carries the name and the name is checked.
     let target = format!("localhost:{}", server.addr.port());
-    let (reports, _) = scan(&[&target], quick_config(pki.trust_store())).await;
+    let (reports, _) = scan(&[&target], pki.config()).await;
     let v4 = reports
         .iter()
         .find(|r| r.ip == Some(server.addr.ip()))
@@ -209,7 +187,7 @@ async fn wrong_name_certificate_for_hostname_and_ip() {
 
 #[tokio::test]
 async fn untrusted_against_mozilla_roots() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let server = ftps_server(&pki, CertKind::Valid, false).await;
     let trust =
         ftps_scan::tls::trust::TrustStore::load(&ftps_scan::tls::trust::TrustSource::Mozilla)
@@ -223,8 +201,8 @@ async fn untrusted_against_mozilla_roots() {
 #[tokio::test]
 async fn plain_ftp_refusing_auth() {
     let server = TestServer::start(ServerSpec::default()).await.unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::NoTls);
     assert_eq!(r.failed_phase, Some(Phase::Auth));
     assert_eq!(
@@ -244,12 +222,8 @@ async fn plain_ftp_refusing_auth() {
 #[tokio::test]
 async fn plain_ftp_on_the_implicit_port() {
     let server = TestServer::start(ServerSpec::default()).await.unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(
-        &format!("ftps://{}", server.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&format!("ftps://{}", server.addr), pki.config()).await;
     assert_eq!(r.status, Status::NoTls, "{r:#?}");
     assert_eq!(r.failed_phase, Some(Phase::TlsHandshake));
     assert_eq!(r.ftp.banner.as_ref().unwrap().code, 220);
@@ -258,17 +232,13 @@ async fn plain_ftp_on_the_implicit_port() {
 
 #[tokio::test]
 async fn tls_service_on_implicit_port_that_is_not_ftp() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let config = server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap();
+    let pki = Pki::new("unit CA");
+    let config = pki.tls(CertKind::Valid);
     // An HTTPS-like service: TLS, then it waits for a request.
     let silent_tls = RawServer::start(vec![Step::StartTls(config.clone())])
         .await
         .unwrap();
-    let r = scan_one(
-        &format!("ftps://{}", silent_tls.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    let r = scan_one(&format!("ftps://{}", silent_tls.addr), pki.config()).await;
     assert_eq!(r.status, Status::NotFtp, "{r:#?}");
     assert_eq!(r.failed_phase, Some(Phase::GreetingAfterTls));
     assert_eq!(
@@ -285,11 +255,7 @@ async fn tls_service_on_implicit_port_that_is_not_ftp() {
     ])
     .await
     .unwrap();
-    let r = scan_one(
-        &format!("ftps://{}", http.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    let r = scan_one(&format!("ftps://{}", http.addr), pki.config()).await;
     assert_eq!(r.status, Status::NotFtp);
     assert_eq!(r.failed_phase, Some(Phase::GreetingAfterTls));
 }
@@ -299,12 +265,8 @@ async fn non_tls_non_ftp_on_the_implicit_port() {
     let ssh = RawServer::start(vec![Step::Send(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec())])
         .await
         .unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(
-        &format!("ftps://{}", ssh.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&format!("ftps://{}", ssh.addr), pki.config()).await;
     assert_eq!(r.status, Status::NotFtp, "{r:#?}");
     assert!(r.error.unwrap().contains("SSH-2.0"));
 }
@@ -314,8 +276,8 @@ async fn something_else_on_the_explicit_port() {
     let ssh = RawServer::start(vec![Step::Send(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec())])
         .await
         .unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&ssh.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&ssh.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::NotFtp);
     assert_eq!(r.failed_phase, Some(Phase::Greeting));
 }
@@ -323,15 +285,11 @@ async fn something_else_on_the_explicit_port() {
 #[tokio::test]
 async fn silent_server_times_out_naming_the_phase() {
     let silent = RawServer::start(vec![]).await.unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     let started = std::time::Instant::now();
     // Explicit by scheme: on a port of its own the mode would be detected
-    // (tests/mode_detection.rs), here the greeting is what is waited for.
-    let r = scan_one(
-        &format!("ftp://{}", silent.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    // (mode_detection.rs), here the greeting is what is waited for.
+    let r = scan_one(&format!("ftp://{}", silent.addr), pki.config()).await;
     assert_eq!(r.status, Status::Timeout);
     assert_eq!(r.failed_phase, Some(Phase::Greeting));
     assert_eq!(r.error.as_deref(), Some("no FTP greeting within 2s"));
@@ -348,8 +306,8 @@ async fn silence_after_auth_names_the_auth_phase() {
     ])
     .await
     .unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Timeout);
     assert_eq!(r.failed_phase, Some(Phase::Auth));
     assert_eq!(r.error.as_deref(), Some("no reply to AUTH TLS within 2s"));
@@ -369,8 +327,8 @@ async fn garbage_after_234_is_a_failed_handshake_with_partial_results() {
     ])
     .await
     .unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::TlsFailed, "{r:#?}");
     assert_eq!(r.failed_phase, Some(Phase::TlsHandshake));
     assert_eq!(r.ftp.auth_tls_reply.as_ref().unwrap().code, 234);
@@ -380,8 +338,8 @@ async fn garbage_after_234_is_a_failed_handshake_with_partial_results() {
 
 #[tokio::test]
 async fn auth_ssl_fallback() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let config = server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap();
+    let pki = Pki::new("unit CA");
+    let config = pki.tls(CertKind::Valid);
     let server = RawServer::start(vec![
         Step::Send(b"220 old server\r\n".to_vec()),
         Step::ReadLine,
@@ -394,7 +352,7 @@ async fn auth_ssl_fallback() {
     ])
     .await
     .unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.ftp.auth_tls_reply.as_ref().unwrap().code, 504);
     assert_eq!(r.ftp.auth_ssl_reply.as_ref().unwrap().code, 234);
     let tls = r.tls.unwrap();
@@ -404,8 +362,8 @@ async fn auth_ssl_fallback() {
 #[tokio::test]
 async fn closed_port_is_refused() {
     let addr = closed_port().await.unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Refused);
     assert_eq!(r.failed_phase, Some(Phase::Connect));
     assert_eq!(r.error.as_deref(), Some("connection refused"));
@@ -418,8 +376,8 @@ async fn busy_server_421_is_reported() {
     )])
     .await
     .unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Error);
     assert_eq!(r.failed_phase, Some(Phase::Greeting));
     assert!(r.error.unwrap().contains("421 Too many connections"));
@@ -427,8 +385,8 @@ async fn busy_server_421_is_reported() {
 
 #[tokio::test]
 async fn default_ports_give_two_endpoints_per_host() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let mut config = quick_config(pki.trust_store());
+    let pki = Pki::new("unit CA");
+    let mut config = pki.config();
     let a = closed_port().await.unwrap();
     let b = closed_port().await.unwrap();
     config.ports = vec![a.port(), b.port(), 990];
@@ -442,8 +400,8 @@ async fn default_ports_give_two_endpoints_per_host() {
 
 #[tokio::test]
 async fn cidr_block_expands_to_each_address() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let mut config = quick_config(pki.trust_store());
+    let pki = Pki::new("unit CA");
+    let mut config = pki.config();
     let port = closed_port().await.unwrap().port();
     config.ports = vec![port];
     let (reports, _) = scan(&["127.0.0.8/30"], config).await;
@@ -457,9 +415,9 @@ async fn cidr_block_expands_to_each_address() {
 
 #[tokio::test]
 async fn unresolvable_name_is_a_dns_error_row() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     // A resolver that fails like a real NXDOMAIN, so no query leaves the machine.
-    let mut config = quick_config(pki.trust_store());
+    let mut config = pki.config();
     config.resolver = ftps_scan::scan::Resolver::from_fn(|name| {
         Box::pin(async move {
             Err(std::io::Error::other(format!(

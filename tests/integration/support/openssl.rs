@@ -1,7 +1,6 @@
 //! A real `openssl s_server` on 127.0.0.1 for tests: its own port and a
 //! throw-away certificate in a temp dir; a Drop guard kills it and removes
 //! the dir even when an assertion fails.
-#![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

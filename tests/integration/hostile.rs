@@ -2,27 +2,19 @@
 //! with a precise status, within its deadline, and leaves the other
 //! endpoints of the same run unaffected.
 
-mod support;
-
-use ftps_scan::testbed::{
-    server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
-};
+use crate::support::{scan, scan_one, Pki};
+use ftps_scan::testbed::{server_config, CertKind, RawServer, ServerSpec, Step, TestServer};
 use ftps_scan::{EndpointReport, Phase, ScanConfig, Status};
 use std::time::{Duration, Instant};
-use support::{quick_config, scan, scan_one};
 
 fn config() -> ScanConfig {
-    let pki = TestPki::new("hostile CA").unwrap();
-    quick_config(pki.trust_store())
+    let pki = Pki::new("hostile CA");
+    pki.config()
 }
 
 fn tls_config() -> std::sync::Arc<rustls::ServerConfig> {
-    let pki = TestPki::new("hostile CA").unwrap();
-    server_config(
-        &pki.issue(CertKind::Valid).unwrap(),
-        &[&rustls::version::TLS13, &rustls::version::TLS12],
-    )
-    .unwrap()
+    let pki = Pki::new("hostile CA");
+    pki.tls(CertKind::Valid)
 }
 
 /// The FTP preamble up to a 234, as a script.
@@ -199,7 +191,7 @@ async fn tls_alert_in_mid_handshake() {
 
 #[tokio::test]
 async fn absurdly_large_certificate_chain() {
-    let pki = TestPki::new("hostile CA").unwrap();
+    let pki = Pki::new("hostile CA");
     let mut identity = pki.issue(CertKind::Valid).unwrap();
     // ~300 KiB of certificates: past any sane chain and the 64 KiB a
     // handshake message may carry.
@@ -213,7 +205,7 @@ async fn absurdly_large_certificate_chain() {
     .await
     .unwrap();
     let started = Instant::now();
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(r.status, Status::TlsFailed, "{:?}", r.error);
     assert_eq!(r.failed_phase, Some(Phase::TlsHandshake));
@@ -297,15 +289,9 @@ async fn malformed_pasv_and_epsv_replies() {
 
 #[tokio::test]
 async fn hostile_endpoints_leave_the_others_unaffected() {
-    let pki = TestPki::new("hostile CA").unwrap();
+    let pki = Pki::new("hostile CA");
     let good = TestServer::start(ServerSpec {
-        tls: Some(
-            server_config(
-                &pki.issue(CertKind::Valid).unwrap(),
-                &[&rustls::version::TLS13],
-            )
-            .unwrap(),
-        ),
+        tls: Some(pki.tls_versions(CertKind::Valid, &[&rustls::version::TLS13])),
         require_tls_for_login: true,
         ..Default::default()
     })
@@ -333,7 +319,7 @@ async fn hostile_endpoints_leave_the_others_unaffected() {
     targets.insert(2, good.addr.to_string());
     let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     let started = Instant::now();
-    let (reports, errors) = scan(&refs, quick_config(pki.trust_store())).await;
+    let (reports, errors) = scan(&refs, pki.config()).await;
     assert!(errors.is_empty());
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(reports.len(), 5, "one row per endpoint");

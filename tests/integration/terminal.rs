@@ -2,7 +2,7 @@
 //! plain progress lines with a total and an ETA, `--help` wrapped) and the
 //! shell completions and manual page, on the real binary.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output, Stdio};
 

@@ -3,41 +3,23 @@
 //! every port here is one without a registered mode. The real servers of
 //! `real_servers.rs` (the conformance matrix) are scanned the same way.
 
-mod support;
-
-use ftps_scan::testbed::{
-    server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
-};
+use crate::support::{scan_one, Pki, Scan};
+use ftps_scan::testbed::{RawServer, ServerSpec, Step};
 use ftps_scan::{Mode, ModeDetection, ModeRule, Phase, Status};
 use std::time::Duration;
-use support::{quick_config, scan_one, scan_to_files};
 
-fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    vec![&rustls::version::TLS13, &rustls::version::TLS12]
-}
-
-async fn ftps_server(pki: &TestPki, spec: ServerSpec) -> TestServer {
-    let identity = pki.issue(CertKind::Valid).unwrap();
-    TestServer::start(ServerSpec {
-        tls: Some(server_config(&identity, &both()).unwrap()),
-        ..spec
-    })
-    .await
-    .unwrap()
+fn implicit() -> ServerSpec {
+    ServerSpec {
+        implicit: true,
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
 async fn an_implicit_server_on_another_port_is_detected_by_its_tls() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let server = ftps_server(
-        &pki,
-        ServerSpec {
-            implicit: true,
-            ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let server = pki.ftps(implicit()).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
     assert_eq!(r.mode, Mode::Implicit);
     assert_eq!(r.mode_detection, Some(ModeDetection::Tls));
@@ -56,9 +38,9 @@ async fn an_implicit_server_on_another_port_is_detected_by_its_tls() {
 
 #[tokio::test]
 async fn an_explicit_server_on_another_port_is_detected_by_its_greeting() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let server = ftps_server(&pki, ServerSpec::default()).await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let server = pki.ftps(ServerSpec::default()).await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
     assert_eq!(r.mode, Mode::Explicit);
     assert_eq!(r.mode_detection, Some(ModeDetection::Greeting));
@@ -69,25 +51,14 @@ async fn an_explicit_server_on_another_port_is_detected_by_its_greeting() {
 
 #[tokio::test]
 async fn a_scheme_or_a_forced_mode_skips_detection() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let explicit = ftps_server(&pki, ServerSpec::default()).await;
-    let r = scan_one(
-        &format!("ftp://{}", explicit.addr),
-        quick_config(pki.trust_store()),
-    )
-    .await;
+    let pki = Pki::new("unit CA");
+    let explicit = pki.ftps(ServerSpec::default()).await;
+    let r = scan_one(&format!("ftp://{}", explicit.addr), pki.config()).await;
     assert_eq!((r.status, r.mode), (Status::Ok, Mode::Explicit));
     assert_eq!(r.mode_detection, None);
 
-    let implicit = ftps_server(
-        &pki,
-        ServerSpec {
-            implicit: true,
-            ..Default::default()
-        },
-    )
-    .await;
-    let mut config = quick_config(pki.trust_store());
+    let implicit = pki.ftps(implicit()).await;
+    let mut config = pki.config();
     config.mode = ModeRule::Forced(Mode::Explicit);
     // Forced explicit on an implicit server: the classic silent timeout.
     let r = scan_one(&implicit.addr.to_string(), config).await;
@@ -98,18 +69,16 @@ async fn a_scheme_or_a_forced_mode_skips_detection() {
 
 #[tokio::test]
 async fn a_slow_greeter_answers_the_hello_in_clear_and_is_scanned_as_explicit() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     // quick_config: read timeout 2 s, so the greeting wait is 1 s; the
     // server greets after 1.4 s, on every connection.
-    let server = ftps_server(
-        &pki,
-        ServerSpec {
+    let server = pki
+        .ftps(ServerSpec {
             greeting_delay: Some(Duration::from_millis(1400)),
             ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+        })
+        .await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.mode, Mode::Explicit, "{r:#?}");
     assert_eq!(r.mode_detection, Some(ModeDetection::LateGreeting));
     assert_eq!(r.status, Status::Ok, "{r:#?}");
@@ -119,17 +88,15 @@ async fn a_slow_greeter_answers_the_hello_in_clear_and_is_scanned_as_explicit() 
 
 #[tokio::test]
 async fn a_120_then_a_late_greeting_is_explicit_not_silence() {
-    let pki = TestPki::new("unit CA").unwrap();
+    let pki = Pki::new("unit CA");
     // The `120` comes at once, the real greeting after the greeting wait.
-    let server = ftps_server(
-        &pki,
-        ServerSpec {
+    let server = pki
+        .ftps(ServerSpec {
             greeting_120: Some(Duration::from_millis(1400)),
             ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&server.addr.to_string(), quick_config(pki.trust_store())).await;
+        })
+        .await;
+    let r = scan_one(&server.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Ok, "{r:#?}");
     assert_eq!(r.mode_detection, Some(ModeDetection::Greeting));
     assert_eq!(r.ftp.banner.as_ref().unwrap().code, 220);
@@ -138,8 +105,8 @@ async fn a_120_then_a_late_greeting_is_explicit_not_silence() {
 #[tokio::test]
 async fn silence_to_both_names_the_detection_phase() {
     let silent = RawServer::start(vec![]).await.unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&silent.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&silent.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Timeout, "{r:#?}");
     assert_eq!(r.failed_phase, Some(Phase::ModeDetection));
     assert_eq!(r.mode_detection, Some(ModeDetection::Undetermined));
@@ -160,8 +127,8 @@ async fn a_service_that_answers_the_hello_with_neither_is_not_ftp() {
     ])
     .await
     .unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&http.addr.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&http.addr.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::NotFtp, "{r:#?}");
     assert_eq!(r.failed_phase, Some(Phase::ModeDetection));
     assert_eq!(r.mode_detection, Some(ModeDetection::Undetermined));
@@ -172,8 +139,8 @@ async fn a_service_that_answers_the_hello_with_neither_is_not_ftp() {
 #[tokio::test]
 async fn a_refused_port_stays_undetermined() {
     let closed = ftps_scan::testbed::closed_port().await.unwrap();
-    let pki = TestPki::new("unit CA").unwrap();
-    let r = scan_one(&closed.to_string(), quick_config(pki.trust_store())).await;
+    let pki = Pki::new("unit CA");
+    let r = scan_one(&closed.to_string(), pki.config()).await;
     assert_eq!(r.status, Status::Refused);
     assert_eq!(r.failed_phase, Some(Phase::Connect));
     assert_eq!(r.mode_detection, Some(ModeDetection::Undetermined));
@@ -182,34 +149,26 @@ async fn a_refused_port_stays_undetermined() {
 /// The binary: `--mode auto`, the CSV column and the JSON field.
 #[tokio::test]
 async fn the_binary_reports_the_detection_in_csv_and_json() {
-    let pki = TestPki::new("unit CA").unwrap();
-    let server = ftps_server(
-        &pki,
-        ServerSpec {
-            implicit: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let pki = Pki::new("unit CA");
+    let server = pki.ftps(implicit()).await;
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.ca_pem()).unwrap();
-    let ca = ca.display().to_string();
-    for extra in [vec![], vec!["--mode", "auto"]] {
-        let mut args = vec!["--ca-file", ca.as_str(), "--read-timeout", "2"];
-        args.extend(extra.iter());
-        let (code, row, report) = scan_to_files(&server.addr.to_string(), &args).await;
+    let ca = pki.ca_file(dir.path()).display().to_string();
+    let scan = |extra: &[&str]| {
+        Scan::new()
+            .target(server.addr)
+            .args(["--ca-file", &ca, "--read-timeout", "2"])
+            .args(extra)
+            .run()
+    };
+    for extra in [&[][..], &["--mode", "auto"]] {
+        let (code, row, report) = scan(extra).await.one();
         assert_eq!(code, Some(0), "{row:?}");
         assert_eq!(row["mode"], "implicit", "{extra:?}");
         assert_eq!(row["mode_detection"], "tls", "{extra:?}");
         assert_eq!(row["status"], "ok", "{extra:?}");
         assert_eq!(report.mode_detection, Some(ModeDetection::Tls));
     }
-    let (_, row, _) = scan_to_files(
-        &server.addr.to_string(),
-        &["--ca-file", &ca, "--mode", "implicit"],
-    )
-    .await;
+    let (_, row, _) = scan(&["--mode", "implicit"]).await.one();
     assert_eq!(row["mode"], "implicit");
     assert_eq!(row["mode_detection"], "");
 }

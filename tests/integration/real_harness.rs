@@ -1,4 +1,4 @@
-//! Smoke tests of the real-server harness (`tests/support/real.rs`) for the
+//! Smoke tests of the real-server harness (`support/real.rs`) for the
 //! servers and options beyond the conformance matrix: each independent
 //! implementation (ftp-srv, unftp, pyftpdlib, tlslite-ng) starts and
 //! greets, explicit ones answer `AUTH TLS` with 234 and finish a handshake,
@@ -7,17 +7,18 @@
 //! when a server is not installed, unless FTPS_SCAN_REQUIRE_REAL_SERVERS=1.
 //!
 //! ```sh
-//! bash .ci/install-real-servers.sh && cargo test --release --test real_harness
+//! bash .ci/install-real-servers.sh && cargo test --release --test integration real_harness::
 //! ```
 
-mod support;
+use crate::support;
+use crate::support::Pki;
 
-use ftps_scan::testbed::{CertKind, TestPki};
+use crate::support::real::{self, KeyKind, Protocols, RealServer, RealSpec, ServerKind, Tls};
+use ftps_scan::testbed::CertKind;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
-use support::real::{self, KeyKind, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ServerKind::{FtpSrv, Proftpd, Pyftpdlib, Tlslite, Unftp, Vsftpd};
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -114,7 +115,7 @@ fn greet_and_handshake(server: &RealServer) -> String {
 
 #[test]
 fn each_independent_server_starts_greets_and_speaks_tls() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let implicit = |server| RealSpec {
         implicit: true,
         tls: Tls::Required,
@@ -180,7 +181,7 @@ fn each_independent_server_starts_greets_and_speaks_tls() {
 
 #[test]
 fn plain_ftp_modes_refuse_auth_tls() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for (server, said) in [
         (FtpSrv, "502 "),
         (Unftp, "502 TLS/SSL not configured"),
@@ -231,7 +232,7 @@ fn tlslite_accepts_sslv3_without_extensions() {
     if !real::available(Tlslite) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for implicit in [false, true] {
         let spec = RealSpec {
             implicit,
@@ -277,7 +278,7 @@ fn vsftpd_listens_on_ipv6_loopback() {
     if !real::available(Vsftpd) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let server = RealServer::start(
         RealSpec {
             ipv6: true,
@@ -295,7 +296,7 @@ fn vsftpd_listens_on_ipv6_loopback() {
 
 #[test]
 fn the_other_servers_listen_on_ipv6_loopback_too() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for server in [
         Proftpd,
         ServerKind::PureFtpd,
@@ -340,7 +341,7 @@ fn openssl_text(pem: &str) -> String {
 
 #[test]
 fn vsftpd_and_proftpd_serve_rsa1024_sha1_certificates_from_the_test_ca() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for server in [Vsftpd, Proftpd] {
         if !real::available(server) {
             continue;
@@ -448,7 +449,7 @@ fn proftpd_extra_lines_know_the_ca_file() {
     if !real::available(Proftpd) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let server = RealServer::start(
         RealSpec {
             extra: &["TLSVerifyClient on", "TLSCACertificateFile {ca}"],
@@ -482,7 +483,7 @@ fn an_rsa_certificate_of_each_kind_from_openssl() {
     if !real::available(Tlslite) {
         return;
     }
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     for (kind, expect) in [
         (CertKind::Valid, "DNS:localhost, IP Address:127.0.0.1"),
         (CertKind::WrongName, "DNS:ftp.invalid"),
@@ -528,11 +529,11 @@ fn an_rsa_certificate_of_each_kind_from_openssl() {
 /// Not a check: prints, per server and configuration, what
 /// `tests/servers/ftps_behaviour.py` and `auth_tls_race.py` see (the
 /// behaviour table of the README). Run by hand:
-/// `cargo test --release --test real_harness -- --ignored --nocapture behaviour`.
+/// `cargo test --release --test integration -- --ignored --nocapture behaviour`.
 #[test]
 #[ignore]
 fn behaviour_report() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let required = |server| RealSpec {
         tls: Tls::Required,
         ..RealSpec::new(server)
@@ -728,7 +729,7 @@ fn s_client_version(server: &RealServer, version: &str) -> Result<String, String
 
 #[test]
 fn protocol_settings_of_the_independent_servers() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let all = ["-tls1", "-tls1_1", "-tls1_2", "-tls1_3"];
     let cases: [(ServerKind, Protocols, [bool; 4]); 8] = [
         (FtpSrv, Protocols::Tls12And13, [false, false, true, true]),
@@ -773,15 +774,15 @@ fn protocol_settings_of_the_independent_servers() {
     }
 }
 
-/// Not a check: runs the real `ftps-scan` binary (as tests/real_servers.rs
+/// Not a check: runs the real `ftps-scan` binary (as `real_servers`
 /// does: `--format jsonl --ca-file <test CA> --list`) on each new server and
 /// configuration and prints a digest of its report, for writing matrix
 /// entries. Run by hand:
-/// `cargo test --release --test real_harness -- --ignored --nocapture scanner_digest`.
+/// `cargo test --release --test integration -- --ignored --nocapture scanner_digest`.
 #[test]
 #[ignore]
 fn scanner_digest() {
-    let pki = TestPki::new("real-harness test CA").unwrap();
+    let pki = Pki::new("real-harness test CA");
     let spec = RealSpec::new;
     let cases: Vec<(&str, RealSpec)> = vec![
         ("ftp-srv explicit", spec(FtpSrv)),

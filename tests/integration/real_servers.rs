@@ -11,12 +11,13 @@
 //! `FTPS_SCAN_REAL_FILTER=text` runs only the entries whose name contains
 //! `text`.
 
-mod support;
+use crate::support;
+use crate::support::Pki;
 
+use crate::support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ftps_scan::policy::Verdict;
 use ftps_scan::testbed::{CertKind, TestPki};
 use ftps_scan::{EndpointReport, Mode, ModeDetection, Status};
-use support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 
 use ServerKind::{Proftpd, PureFtpd, Vsftpd};
 
@@ -1159,7 +1160,7 @@ fn conformance_matrix() {
     for entry in MATRIX {
         assert!(names.insert(entry.name), "duplicate entry {:?}", entry.name);
     }
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     let mut failures = Vec::new();
     let mut ran = 0;
     for server in [Vsftpd, Proftpd, PureFtpd] {
@@ -1225,7 +1226,7 @@ fn matrix_covers_the_required_cases() {
 
 #[test]
 fn a_server_that_dies_at_start_explains_why() {
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     let cases: [(ServerKind, &[&str], &str); 2] = [
         // vsftpd writes fatal errors to fd 0, nowhere else.
         (
@@ -1260,7 +1261,7 @@ fn a_server_that_dies_at_start_explains_why() {
 #[test]
 fn dropping_a_server_kills_its_sessions_too() {
     use std::io::Read;
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     for server in [Vsftpd, Proftpd, PureFtpd] {
         if !real::available(server) {
             continue;
@@ -1312,10 +1313,10 @@ fn dropping_a_server_kills_its_sessions_too() {
 // Independent implementations and the configurations that expose facts a
 // reply alone would get wrong. The expected facts come from the servers'
 // behaviour as an independent client saw it (tests/servers/ftps_behaviour.py,
-// Python's ssl and ftplib; `behaviour_report` in tests/real_harness.rs), not
+// Python's ssl and ftplib; `behaviour_report` in `real_harness`), not
 // from the scanner.
 
-use support::real::KeyKind;
+use crate::support::real::KeyKind;
 use ServerKind::{FtpSrv, Pyftpdlib, Tlslite, Unftp};
 
 /// What the default scan must report on one of these servers.
@@ -1743,7 +1744,7 @@ fn check_fact(f: &Fact, pki: &TestPki) {
 #[test]
 fn independent_servers_and_behaviour_facts() {
     let filter = std::env::var("FTPS_SCAN_REAL_FILTER").unwrap_or_default();
-    let pki = TestPki::new("real-servers test CA").unwrap();
+    let pki = Pki::new("real-servers test CA");
     let mut failures = Vec::new();
     let mut ran = 0;
     for fact in FACTS {

@@ -2,7 +2,7 @@
 //! yesterday's report alone; `--no-clobber` and `--append` (issue "Safe,
 //! honest outputs", point 2). The real binary, its files read back.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -3,21 +3,11 @@
 //! channel TLS, and the safety rules (no PASS before TLS, no connection to a
 //! PASV address by default).
 
-mod support;
-
+use crate::support::{scan_one, Pki};
 use ftps_scan::probe::posture::{LoginConfig, Secret};
-use ftps_scan::testbed::{server_config, CertKind, ServerSpec, TestPki, TestServer};
-use ftps_scan::{ScanConfig, Status};
+use ftps_scan::testbed::{CertKind, ServerSpec, TestServer};
+use ftps_scan::Status;
 use std::net::Ipv4Addr;
-use support::scan_one;
-
-async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
-    support::start_tls_server(pki, spec).await
-}
-
-fn config(pki: &TestPki) -> ScanConfig {
-    support::posture_config(pki)
-}
 
 /// No PASS ever arrived on a plain control channel.
 fn assert_no_cleartext_pass(server: &TestServer) {
@@ -38,17 +28,15 @@ fn assert_no_cleartext_pass(server: &TestServer) {
 
 #[tokio::test]
 async fn strict_server_refuses_cleartext_user_and_prot_c() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
             require_tls_for_login: true,
             allow_prot_c: false,
             ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     assert_eq!(r.status, Status::Ok);
     let p = r.posture.unwrap();
     assert_eq!(p.cleartext_login.map(|v| v.as_str()), Some("refused"));
@@ -93,9 +81,9 @@ async fn strict_server_refuses_cleartext_user_and_prot_c() {
 
 #[tokio::test]
 async fn lax_server_allows_cleartext_user_and_prot_c() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(&pki, ServerSpec::default()).await;
-    let mut r = scan_one(&server.addr.to_string(), config(&pki)).await;
+    let pki = Pki::new("posture CA");
+    let server = pki.ftps(ServerSpec::default()).await;
+    let mut r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(p.cleartext_login.map(|v| v.as_str()), Some("allowed"));
     assert_eq!(p.cleartext_login_reply.as_ref().unwrap().code, 331);
@@ -111,17 +99,15 @@ async fn lax_server_allows_cleartext_user_and_prot_c() {
 
 #[tokio::test]
 async fn pasv_to_another_address_is_reported_and_not_followed() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
             pasv_advertise: Some(Ipv4Addr::new(127, 0, 0, 2)),
             decoy_on_advertised: true,
             ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     let p = r.posture.unwrap();
     assert_eq!(p.pasv_address.as_deref(), Some("127.0.0.2"));
     assert_eq!(p.pasv_address_mismatch, Some(true));
@@ -142,7 +128,7 @@ async fn pasv_to_another_address_is_reported_and_not_followed() {
     );
 
     // With the explicit opt-in, the advertised address is used.
-    let mut follow = config(&pki);
+    let mut follow = pki.posture_config();
     follow.posture.follow_pasv_address = true;
     let r = scan_one(&server.addr.to_string(), follow).await;
     assert_eq!(
@@ -155,16 +141,14 @@ async fn pasv_to_another_address_is_reported_and_not_followed() {
 
 #[tokio::test]
 async fn pasv_to_a_closed_port() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
             pasv_port_closed: true,
             ..Default::default()
-        },
-    )
-    .await;
-    let mut r = scan_one(&server.addr.to_string(), config(&pki)).await;
+        })
+        .await;
+    let mut r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(p.passive_port.map(|v| v.as_str()), Some("refused"));
     ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
@@ -176,9 +160,9 @@ async fn pasv_to_a_closed_port() {
 
 #[tokio::test]
 async fn data_channel_tls_resumes_the_control_session() {
-    let pki = TestPki::new("posture CA").unwrap();
+    let pki = Pki::new("posture CA");
     for versions in [vec![&rustls::version::TLS13], vec![&rustls::version::TLS12]] {
-        let tls = Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &versions).unwrap());
+        let tls = Some(pki.tls_versions(CertKind::Valid, &versions));
         let server = TestServer::start(ServerSpec {
             tls,
             require_session_reuse: true,
@@ -187,7 +171,7 @@ async fn data_channel_tls_resumes_the_control_session() {
         })
         .await
         .unwrap();
-        let r = scan_one(&server.addr.to_string(), config(&pki)).await;
+        let r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
         let p = r.posture.unwrap();
         assert_eq!(
             p.data_tls.map(|v| v.as_str()),
@@ -211,16 +195,14 @@ async fn data_channel_tls_resumes_the_control_session() {
 
 #[tokio::test]
 async fn data_channel_tls_failure_reports_the_servers_reply() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
             refuse_data_tls: true,
             ..Default::default()
-        },
-    )
-    .await;
-    let mut r = scan_one(&server.addr.to_string(), config(&pki)).await;
+        })
+        .await;
+    let mut r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(p.data_tls.map(|v| v.as_str()), Some("failed"));
     assert_eq!(
@@ -233,16 +215,14 @@ async fn data_channel_tls_failure_reports_the_servers_reply() {
 
 #[tokio::test]
 async fn credentials_login_and_refusal() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
             users: vec![("alice".into(), "correct horse".into())],
             ..Default::default()
-        },
-    )
-    .await;
-    let mut c = config(&pki);
+        })
+        .await;
+    let mut c = pki.posture_config();
     c.posture.login = LoginConfig {
         user: "alice".into(),
         password: Secret::new("correct horse"),
@@ -261,16 +241,14 @@ async fn credentials_login_and_refusal() {
 
 #[tokio::test]
 async fn implicit_has_no_cleartext_check() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
             implicit: true,
             ..Default::default()
-        },
-    )
-    .await;
-    let r = scan_one(&format!("ftps://{}", server.addr), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&format!("ftps://{}", server.addr), pki.posture_config()).await;
     let p = r.posture.unwrap();
     assert_eq!(p.cleartext_login, None);
     assert_eq!(p.login.map(|v| v.as_str()), Some("ok"));
@@ -279,9 +257,9 @@ async fn implicit_has_no_cleartext_check() {
 
 #[tokio::test]
 async fn no_posture_sends_no_login() {
-    let pki = TestPki::new("posture CA").unwrap();
-    let server = start(&pki, ServerSpec::default()).await;
-    let mut c = config(&pki);
+    let pki = Pki::new("posture CA");
+    let server = pki.ftps(ServerSpec::default()).await;
+    let mut c = pki.posture_config();
     c.posture.enabled = false;
     let r = scan_one(&server.addr.to_string(), c).await;
     assert!(r.posture.is_none());

@@ -2,10 +2,10 @@
 //! `openssl s_server` pinned to versions (the implicit path: TLS from the
 //! first byte). The CSV and JSON Lines must carry the verdicts.
 
-mod support;
+use crate::support::Scan;
 
+use crate::support::openssl::start_server;
 use std::collections::HashMap;
-use support::openssl::start_server;
 
 fn s(v: &str) -> String {
     v.to_string()
@@ -17,7 +17,8 @@ async fn scan(
     extra: &[&str],
 ) -> (HashMap<String, String>, ftps_scan::EndpointReport) {
     let args = [&["--read-timeout", "1", "--tls-timeout", "3"], extra].concat();
-    let (code, row, report) = support::scan_to_files(&format!("ftps://{addr}"), &args).await;
+    let scan = Scan::new().target(format!("ftps://{addr}")).args(args);
+    let (code, row, report) = scan.run().await.one();
     assert!(code.is_some(), "the scan ended by itself");
     (row, report)
 }

@@ -2,11 +2,10 @@
 //! a fifth of them hostile, finish with exactly one row per endpoint and
 //! bounded memory. (Throughput is measured in bench/, not asserted here.)
 
-mod support;
+use crate::support;
+use crate::support::Pki;
 
-use ftps_scan::testbed::{
-    server_config, CertKind, RawServer, ServerSpec, Step, TestPki, TestServer,
-};
+use ftps_scan::testbed::{CertKind, RawServer, ServerSpec, Step, TestServer};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -17,12 +16,8 @@ fn ip(a: u8, b: u8, c: u8) -> IpAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_endpoints_one_row_each() {
-    let pki = TestPki::new("load CA").unwrap();
-    let tls = server_config(
-        &pki.issue(CertKind::Valid).unwrap(),
-        &[&rustls::version::TLS13, &rustls::version::TLS12],
-    )
-    .unwrap();
+    let pki = Pki::new("load CA");
+    let tls = pki.tls(CertKind::Valid);
     let mut targets = Vec::new();
     let mut keep = Vec::new();
     let mut keep_raw = Vec::new();

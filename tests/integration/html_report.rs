@@ -4,13 +4,13 @@
 //! filtering driven as a user would), a screenshot that is not blank, and
 //! a hostile greeting that stays text.
 
-mod support;
+use crate::support;
 
+use crate::support::browser;
 use ftps_scan::policy::Verdict;
 use ftps_scan::EndpointReport;
 use serde_json::Value;
 use std::path::Path;
-use support::browser;
 
 /// Appended to a copy of the report: drives the page like a user and
 /// writes what it saw as JSON into `<pre id="selftest">`.

@@ -1,11 +1,11 @@
 //! Interrupting a run (SIGINT, SIGTERM) leaves valid CSV and JSON Lines
 //! files with every finished endpoint, and exits 130.
 
-mod support;
+use crate::support;
 
+use crate::support::read_jsonl;
 use ftps_scan::testbed::{closed_port, RawServer};
 use std::time::{Duration, Instant};
-use support::read_jsonl;
 
 /// Waits (at most 20 s) until `path` holds `lines` lines.
 async fn wait_for_lines(path: &std::path::Path, lines: usize) {

@@ -3,23 +3,11 @@
 //! the `transfer_path` answer built from them. Every bounce address is on
 //! loopback (a [`Witness`] on 127.0.0.2 that records who connects).
 
-mod support;
+use crate::support;
 
-use ftps_scan::testbed::{ServerSpec, TestPki, TestServer, Witness};
-use ftps_scan::{EndpointReport, ScanConfig, Status};
-use support::scan_one;
-
-async fn start(pki: &TestPki, spec: ServerSpec) -> TestServer {
-    support::start_tls_server(pki, spec).await
-}
-
-fn config(pki: &TestPki) -> ScanConfig {
-    support::posture_config(pki)
-}
-
-fn findings(r: &EndpointReport) -> Vec<String> {
-    support::finding_ids(r)
-}
+use crate::support::{finding_ids, scan_one, Pki, Scan};
+use ftps_scan::testbed::{ServerSpec, TestServer, Witness};
+use ftps_scan::{EndpointReport, Status};
 
 fn strict() -> ServerSpec {
     ServerSpec {
@@ -39,10 +27,10 @@ fn path(r: &EndpointReport) -> &'static str {
 
 #[tokio::test]
 async fn a_strict_server_is_protected_and_refuses_every_cleartext_way() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(&pki, strict()).await;
+    let pki = Pki::new("facts CA");
+    let server = pki.ftps(strict()).await;
     let third = witness().await;
-    let mut c = config(&pki);
+    let mut c = pki.posture_config();
     c.posture.bounce_address = third.addr;
     let r = scan_one(&format!("ftp://{}", server.addr), c).await;
     assert_eq!(r.status, Status::Ok);
@@ -70,21 +58,19 @@ async fn a_strict_server_is_protected_and_refuses_every_cleartext_way() {
     assert!(log.commands[ccc + 1].secure, "{:?}", log.commands);
     assert!(log.port_targets.is_empty());
     assert_eq!(third.connections(), 0);
-    assert!(findings(&r).is_empty(), "{:?}", findings(&r));
+    assert!(finding_ids(&r).is_empty(), "{:?}", finding_ids(&r));
 }
 
 #[tokio::test]
 async fn a_server_that_answers_in_clear_after_the_234_is_caught() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             cleartext_after_auth: true,
             ..strict()
-        },
-    )
-    .await;
-    let r = scan_one(&format!("ftp://{}", server.addr), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&format!("ftp://{}", server.addr), pki.posture_config()).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(p.cleartext_after_auth.map(|v| v.as_str()), Some("accepted"));
     assert_eq!(
@@ -110,7 +96,7 @@ async fn a_server_that_answers_in_clear_after_the_234_is_caught() {
             .all(|c| ["FEAT", "AUTH TLS", "USER anonymous", "QUIT"].contains(c)),
         "{clear:?}"
     );
-    assert!(findings(&r).contains(&"cleartext-after-auth".to_string()));
+    assert!(finding_ids(&r).contains(&"cleartext-after-auth".to_string()));
     assert_eq!(path(&r), "cleartext-possible");
     assert!(
         r.transfer_path_reason
@@ -124,16 +110,14 @@ async fn a_server_that_answers_in_clear_after_the_234_is_caught() {
 
 #[tokio::test]
 async fn ccc_accepted_is_established_in_clear_after_a_clean_tls_shutdown() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             allow_ccc: true,
             ..strict()
-        },
-    )
-    .await;
-    let r = scan_one(&format!("ftp://{}", server.addr), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&format!("ftp://{}", server.addr), pki.posture_config()).await;
     let p = r.posture.clone().unwrap();
     assert_eq!(
         p.ccc.map(|v| v.as_str()),
@@ -161,24 +145,22 @@ async fn ccc_accepted_is_established_in_clear_after_a_clean_tls_shutdown() {
         .collect();
     assert_eq!(after, vec![("PWD", false), ("QUIT", false)]);
     assert_eq!(r.ftp.quit_reply.as_ref().map(|q| q.code), Some(221));
-    assert!(findings(&r).contains(&"ccc-accepted".to_string()));
+    assert!(finding_ids(&r).contains(&"ccc-accepted".to_string()));
     assert_eq!(path(&r), "cleartext-possible");
 }
 
 #[tokio::test]
 async fn ftp_bounce_accepted_is_seen_by_the_third_party_and_no_data_command_follows() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             allow_foreign_port: true,
             connect_on_port: true,
             ..strict()
-        },
-    )
-    .await;
+        })
+        .await;
     let third = witness().await;
-    let mut c = config(&pki);
+    let mut c = pki.posture_config();
     c.posture.bounce_address = third.addr;
     let r = scan_one(&format!("ftp://{}", server.addr), c).await;
     let p = r.posture.clone().unwrap();
@@ -214,7 +196,7 @@ async fn ftp_bounce_accepted_is_seen_by_the_third_party_and_no_data_command_foll
             _ => {}
         }
     }
-    let ids = findings(&r);
+    let ids = finding_ids(&r);
     assert!(ids.contains(&"ftp-bounce".to_string()), "{ids:?}");
     // Bounce is a finding but not a cleartext path.
     assert_eq!(path(&r), "protected");
@@ -222,19 +204,17 @@ async fn ftp_bounce_accepted_is_seen_by_the_third_party_and_no_data_command_foll
 
 #[tokio::test]
 async fn feat_without_auth_tls_is_an_info_finding_when_auth_tls_works() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             features: vec!["PBSZ".into(), "PROT".into(), "EPSV".into()],
             ..strict()
-        },
-    )
-    .await;
-    let r = scan_one(&format!("ftp://{}", server.addr), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&format!("ftp://{}", server.addr), pki.posture_config()).await;
     assert_eq!(r.status, Status::Ok);
     assert_eq!(r.ftp.auth_tls_in_feat, Some(false));
-    assert_eq!(findings(&r), vec!["auth-not-advertised"]);
+    assert_eq!(finding_ids(&r), vec!["auth-not-advertised"]);
     let mut scored = r.clone();
     ftps_scan::policy::Policy::default().apply(&mut scored, time::Date::MIN);
     assert_eq!(scored.verdict, Some(ftps_scan::policy::Verdict::Pass));
@@ -242,16 +222,14 @@ async fn feat_without_auth_tls_is_an_info_finding_when_auth_tls_works() {
 
 #[tokio::test]
 async fn broken_and_not_assessed_paths_say_why() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let closed = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let closed = pki
+        .ftps(ServerSpec {
             pasv_port_closed: true,
             ..strict()
-        },
-    )
-    .await;
-    let r = scan_one(&format!("ftp://{}", closed.addr), config(&pki)).await;
+        })
+        .await;
+    let r = scan_one(&format!("ftp://{}", closed.addr), pki.posture_config()).await;
     assert_eq!(path(&r), "broken", "{:?}", r.transfer_path_reason);
     assert!(
         r.transfer_path_reason
@@ -262,8 +240,8 @@ async fn broken_and_not_assessed_paths_say_why() {
         r.transfer_path_reason
     );
 
-    let fine = start(&pki, strict()).await;
-    let mut no_data = config(&pki);
+    let fine = pki.ftps(strict()).await;
+    let mut no_data = pki.posture_config();
     no_data.posture.data = false;
     let r = scan_one(&format!("ftp://{}", fine.addr), no_data).await;
     assert_eq!(path(&r), "not-assessed");
@@ -274,7 +252,7 @@ async fn broken_and_not_assessed_paths_say_why() {
         .contains("--no-data"));
 
     let plain = TestServer::start(ServerSpec::default()).await.unwrap();
-    let r = scan_one(&format!("ftp://{}", plain.addr), config(&pki)).await;
+    let r = scan_one(&format!("ftp://{}", plain.addr), pki.posture_config()).await;
     assert_eq!(r.status, Status::NoTls);
     assert_eq!(path(&r), "broken");
     // No TLS agreed: the cleartext-after-auth check is not made.
@@ -284,37 +262,30 @@ async fn broken_and_not_assessed_paths_say_why() {
     );
 
     let dead = ftps_scan::testbed::closed_port().await.unwrap();
-    let r = scan_one(&format!("ftp://{dead}"), config(&pki)).await;
+    let r = scan_one(&format!("ftp://{dead}"), pki.posture_config()).await;
     assert_eq!(path(&r), "not-assessed");
 }
 
 #[tokio::test]
 async fn the_new_columns_reach_the_csv_and_the_table() {
-    let pki = TestPki::new("facts CA").unwrap();
-    let server = start(
-        &pki,
-        ServerSpec {
+    let pki = Pki::new("facts CA");
+    let server = pki
+        .ftps(ServerSpec {
             allow_ccc: true,
             allow_foreign_port: true,
             ..strict()
-        },
-    )
-    .await;
+        })
+        .await;
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let ca = pki.ca_file(dir.path());
+    let scan = Scan::new().target(format!("ftp://{}", server.addr));
     let third = witness().await;
-    let (code, row, report) = support::scan_to_files(
-        &format!("ftp://{}", server.addr),
-        &[
-            "--ca-file",
-            ca.to_str().unwrap(),
-            "--no-versions",
-            "--bounce-address",
-            &third.addr.to_string(),
-        ],
-    )
-    .await;
+    let (code, row, report) = scan
+        .args(["--ca-file", ca.to_str().unwrap(), "--no-versions"])
+        .args(["--bounce-address", &third.addr.to_string()])
+        .run()
+        .await
+        .one();
     assert_eq!(code, Some(0), "medium findings only: {row:?}");
     assert_eq!(row["transfer_path"], "cleartext-possible");
     assert!(

@@ -1,16 +1,12 @@
 //! The real binary on a targets file: CSV and JSON Lines parsed back and
 //! asserted field by field, input errors, exit codes.
 
-mod support;
+use crate::support;
 
+use crate::support::{read_csv, read_jsonl, run_binary, Pki};
 use ftps_scan::report::csv::COLUMNS;
-use ftps_scan::testbed::{closed_port, server_config, CertKind, ServerSpec, TestPki, TestServer};
+use ftps_scan::testbed::{closed_port, CertKind, ServerSpec, TestServer};
 use ftps_scan::Status;
-use support::{read_csv, read_jsonl, run_binary};
-
-fn both() -> Vec<&'static rustls::SupportedProtocolVersion> {
-    vec![&rustls::version::TLS13, &rustls::version::TLS12]
-}
 
 fn s(v: &str) -> String {
     v.to_string()
@@ -18,24 +14,25 @@ fn s(v: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_file_to_csv_and_jsonl_field_by_field() {
-    let pki = TestPki::new("cli CA").unwrap();
-    let valid = TestServer::start(ServerSpec {
-        greeting: vec!["Hello".into(), "second line".into()],
-        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
-        require_tls_for_login: true,
-        allow_prot_c: false,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let expired = TestServer::start(ServerSpec {
-        tls: Some(server_config(&pki.issue(CertKind::Expired).unwrap(), &both()).unwrap()),
-        implicit: true,
-        allow_prot_c: false,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let pki = Pki::new("cli CA");
+    let valid = pki
+        .ftps(ServerSpec {
+            greeting: vec!["Hello".into(), "second line".into()],
+            require_tls_for_login: true,
+            allow_prot_c: false,
+            ..Default::default()
+        })
+        .await;
+    let expired = pki
+        .server(
+            CertKind::Expired,
+            ServerSpec {
+                implicit: true,
+                allow_prot_c: false,
+                ..Default::default()
+            },
+        )
+        .await;
     let plain = TestServer::start(ServerSpec::default()).await.unwrap();
     let dead = closed_port().await.unwrap();
 
@@ -244,9 +241,9 @@ async fn targets_file_to_csv_and_jsonl_field_by_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_follow_verdicts() {
-    let pki = TestPki::new("cli CA").unwrap();
+    let pki = Pki::new("cli CA");
     let strict = |kind| ServerSpec {
-        tls: Some(server_config(&pki.issue(kind).unwrap(), &both()).unwrap()),
+        tls: Some(pki.tls(kind)),
         require_tls_for_login: true,
         allow_prot_c: false,
         ..Default::default()
@@ -374,20 +371,18 @@ async fn stdin_targets_and_sorted_csv_on_stdout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_never_appears_in_any_output() {
     const PASSWORD: &str = "s3cret-Pa55-do-not-print";
-    let pki = TestPki::new("cli CA").unwrap();
-    let server = TestServer::start(ServerSpec {
-        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
-        users: vec![(s("alice"), s(PASSWORD))],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let refusing = TestServer::start(ServerSpec {
-        tls: Some(server_config(&pki.issue(CertKind::Valid).unwrap(), &both()).unwrap()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let pki = Pki::new("cli CA");
+    let server = pki
+        .ftps(ServerSpec {
+            users: vec![(s("alice"), s(PASSWORD))],
+            ..Default::default()
+        })
+        .await;
+    let refusing = pki
+        .ftps(ServerSpec {
+            ..Default::default()
+        })
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, pki.ca_pem()).unwrap();

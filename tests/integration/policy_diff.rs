@@ -1,23 +1,15 @@
 //! The policy file, the findings CSV and `diff`, through the real binary.
 
-mod support;
-
-use ftps_scan::testbed::{server_config, CertKind, ServerSpec, TestPki, TestServer};
-use support::{read_csv, run_binary, run_binary_env};
+use crate::support::{read_csv, run_binary, run_binary_env, Pki};
+use ftps_scan::testbed::{CertKind, ServerSpec, TestServer};
 
 fn s(v: &str) -> String {
     v.to_string()
 }
 
-fn strict(pki: &TestPki, kind: CertKind) -> ServerSpec {
+fn strict(pki: &Pki, kind: CertKind) -> ServerSpec {
     ServerSpec {
-        tls: Some(
-            server_config(
-                &pki.issue(kind).unwrap(),
-                &[&rustls::version::TLS13, &rustls::version::TLS12],
-            )
-            .unwrap(),
-        ),
+        tls: Some(pki.tls(kind)),
         require_tls_for_login: true,
         allow_prot_c: false,
         ..Default::default()
@@ -65,7 +57,7 @@ async fn scan(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_file_changes_verdicts_and_exit_code() {
-    let pki = TestPki::new("policy CA").unwrap();
+    let pki = Pki::new("policy CA");
     let self_signed = TestServer::start(strict(&pki, CertKind::SelfSigned))
         .await
         .unwrap();
@@ -184,7 +176,7 @@ async fn policy_file_changes_verdicts_and_exit_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_of_two_real_runs() {
-    let pki = TestPki::new("diff CA").unwrap();
+    let pki = Pki::new("diff CA");
     let dir = tempfile::tempdir().unwrap();
     let stable = TestServer::start(strict(&pki, CertKind::Valid))
         .await
@@ -300,7 +292,7 @@ async fn diff_rows(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_never_hides_a_regression() {
-    let pki = TestPki::new("regression CA").unwrap();
+    let pki = Pki::new("regression CA");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let stable = TestServer::start(strict(&pki, CertKind::Valid))
@@ -459,7 +451,7 @@ async fn diff_never_hides_a_regression() {
 /// yesterday's merged sweep against today's (exit 1 when worse).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_indexed_job_with_findings_succeeds_and_the_diff_gates_it() {
-    let pki = TestPki::new("job CA").unwrap();
+    let pki = Pki::new("job CA");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ca = d.join("ca.pem");
