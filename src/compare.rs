@@ -2,6 +2,7 @@
 //! between two earlier reports, CSV or JSON Lines, and whether anything got
 //! worse (so a cron job can mail only on change).
 
+use crate::report::csv::col;
 use crate::report::EndpointReport;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,45 +48,45 @@ pub struct Row {
 /// probed) it is `finding-unknown`. Findings not listed rest on the
 /// endpoint answering at all (`status` other than dead or error).
 pub const EVIDENCE: &[(&str, &[&str])] = &[
-    ("sslv2-accepted", &["sslv2"]),
-    ("sslv3-accepted", &["sslv3"]),
-    ("tls1.0-accepted", &["tls1_0"]),
-    ("tls1.1-accepted", &["tls1_1"]),
-    ("tls1.2-accepted", &["tls1_2"]),
-    ("tls1.2-not-offered", &["tls1_2"]),
+    ("sslv2-accepted", &[col::SSLV2]),
+    ("sslv3-accepted", &[col::SSLV3]),
+    ("tls1.0-accepted", &[col::TLS1_0]),
+    ("tls1.1-accepted", &[col::TLS1_1]),
+    ("tls1.2-accepted", &[col::TLS1_2]),
+    ("tls1.2-not-offered", &[col::TLS1_2]),
     (
         "tls-version-intolerance",
-        &["sslv3", "tls1_0", "tls1_1", "tls1_2", "tls1_3"],
+        &[col::SSLV3, col::TLS1_0, col::TLS1_1, col::TLS1_2, col::TLS1_3],
     ),
     (
         "tls-anomaly",
-        &["sslv3", "tls1_0", "tls1_1", "tls1_2", "tls1_3"],
+        &[col::SSLV3, col::TLS1_0, col::TLS1_1, col::TLS1_2, col::TLS1_3],
     ),
     // Observed only where ciphers were enumerated: the run record says
     // (see [`CompareOptions::unobservable`]).
-    ("weak-cipher-accepted", &["tls_cipher"]),
-    ("no-forward-secrecy", &["tls_cipher"]),
-    ("cert-expired", &["cert_sha256"]),
-    ("cert-not-yet-valid", &["cert_sha256"]),
-    ("cert-expiring-soon", &["cert_sha256"]),
-    ("cert-untrusted", &["cert_sha256"]),
-    ("cert-self-signed", &["cert_sha256"]),
-    ("cert-name-mismatch", &["cert_sha256"]),
-    ("cert-weak-key", &["cert_sha256"]),
-    ("cert-weak-signature", &["cert_sha256"]),
-    ("cleartext-login-allowed", &["cleartext_login"]),
-    ("cleartext-data-allowed", &["prot_c"]),
-    ("pasv-address-mismatch", &["pasv_address"]),
-    ("pasv-private-address", &["pasv_address"]),
-    ("pasv-unspecified-address", &["pasv_address"]),
-    ("passive-port-unreachable", &["passive_port"]),
-    ("data-tls-failed", &["data_tls"]),
-    ("data-tls-reuse-required", &["data_tls_reuse_required"]),
-    ("client-cert-required", &["client_cert"]),
-    ("cleartext-after-auth", &["cleartext_after_auth"]),
-    ("ftp-bounce", &["ftp_bounce"]),
-    ("ccc-accepted", &["ccc"]),
-    ("auth-not-advertised", &["auth_tls_in_feat"]),
+    ("weak-cipher-accepted", &[col::TLS_CIPHER]),
+    ("no-forward-secrecy", &[col::TLS_CIPHER]),
+    ("cert-expired", &[col::CERT_SHA256]),
+    ("cert-not-yet-valid", &[col::CERT_SHA256]),
+    ("cert-expiring-soon", &[col::CERT_SHA256]),
+    ("cert-untrusted", &[col::CERT_SHA256]),
+    ("cert-self-signed", &[col::CERT_SHA256]),
+    ("cert-name-mismatch", &[col::CERT_SHA256]),
+    ("cert-weak-key", &[col::CERT_SHA256]),
+    ("cert-weak-signature", &[col::CERT_SHA256]),
+    ("cleartext-login-allowed", &[col::CLEARTEXT_LOGIN]),
+    ("cleartext-data-allowed", &[col::PROT_C]),
+    ("pasv-address-mismatch", &[col::PASV_ADDRESS]),
+    ("pasv-private-address", &[col::PASV_ADDRESS]),
+    ("pasv-unspecified-address", &[col::PASV_ADDRESS]),
+    ("passive-port-unreachable", &[col::PASSIVE_PORT]),
+    ("data-tls-failed", &[col::DATA_TLS]),
+    ("data-tls-reuse-required", &[col::DATA_TLS_REUSE_REQUIRED]),
+    ("client-cert-required", &[col::CLIENT_CERT]),
+    ("cleartext-after-auth", &[col::CLEARTEXT_AFTER_AUTH]),
+    ("ftp-bounce", &[col::FTP_BOUNCE]),
+    ("ccc-accepted", &[col::CCC]),
+    ("auth-not-advertised", &[col::AUTH_TLS_IN_FEAT]),
 ];
 
 /// Statuses of an endpoint that answered (its status-level findings, such
@@ -221,14 +222,10 @@ pub fn parse_jsonl(text: &str) -> Result<Snapshot, String> {
                     .as_ref()
                     .and_then(|c| c.not_after.clone())
                     .unwrap_or_default(),
-                evidence: {
-                    crate::report::csv::COLUMNS
-                        .iter()
-                        .zip(crate::report::csv::row(&r))
-                        .filter(|(c, _)| wanted.contains(**c))
-                        .map(|(c, v)| (c.to_string(), v))
-                        .collect()
-                },
+                evidence: wanted
+                    .iter()
+                    .filter_map(|c| crate::report::csv::cell(c, &r).map(|v| (c.to_string(), v)))
+                    .collect(),
             },
         );
     }
@@ -247,14 +244,14 @@ pub fn parse_csv(text: &str) -> Result<Snapshot, String> {
         })
     };
     let idx = [
-        column("target")?,
-        column("ip")?,
-        column("port")?,
-        column("status")?,
-        column("verdict")?,
-        column("findings")?,
-        column("cert_sha256")?,
-        column("cert_not_after")?,
+        column(col::TARGET)?,
+        column(col::IP)?,
+        column(col::PORT)?,
+        column(col::STATUS)?,
+        column(col::VERDICT)?,
+        column(col::FINDINGS)?,
+        column(col::CERT_SHA256)?,
+        column(col::CERT_NOT_AFTER)?,
     ];
     // Older reports may lack some evidence columns: those facts then count
     // as not observed.

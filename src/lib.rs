@@ -22,6 +22,7 @@ pub mod compare;
 pub mod demo;
 pub mod dispatch;
 pub mod ftp;
+pub mod hostname;
 pub mod policy;
 pub mod policy_file;
 pub mod probe;

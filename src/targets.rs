@@ -285,18 +285,8 @@ fn validate_hostname(text: &str) -> Result<(), String> {
     if name.contains(':') {
         return Err(format!("invalid IPv6 address {text:?}"));
     }
-    for label in name.split('.') {
-        let ok_chars = label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if label.is_empty()
-            || label.len() > 63
-            || !ok_chars
-            || label.starts_with('-')
-            || label.ends_with('-')
-        {
-            return Err(format!("invalid hostname {text:?}"));
-        }
+    if !crate::hostname::is_valid(name) {
+        return Err(format!("invalid hostname {text:?}"));
     }
     Ok(())
 }

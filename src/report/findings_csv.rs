@@ -1,5 +1,6 @@
 //! `--findings-csv`: one row per finding, for pivot tables.
 
+use super::csv::{text, CsvWriter};
 use super::{EndpointReport, Sink};
 use std::io::{self, Write};
 
@@ -15,42 +16,17 @@ pub const COLUMNS: &[&str] = &[
     "verdict",
 ];
 
-pub struct FindingsCsvSink<W: Write> {
-    out: W,
-    header_written: bool,
-}
+/// One row per finding, through the same record writer as the report CSV.
+pub struct FindingsCsvSink<W: Write>(CsvWriter<W>);
 
 impl<W: Write> FindingsCsvSink<W> {
-    /// A sink that appends to a file already holding the header and rows
-    /// of an earlier run (`--append`): no second header.
-    pub fn continuing(out: W) -> Self {
-        Self {
-            out,
-            header_written: true,
-        }
-    }
-
     pub fn new(out: W) -> Self {
-        Self {
-            out,
-            header_written: false,
-        }
+        Self(CsvWriter::new(out, COLUMNS))
     }
 
-    fn write_rows(&mut self, rows: &[Vec<String>]) -> io::Result<()> {
-        let mut writer = ::csv::WriterBuilder::new().from_writer(Vec::new());
-        if !self.header_written {
-            self.header_written = true;
-            writer.write_record(COLUMNS).map_err(io::Error::other)?;
-        }
-        for row in rows {
-            writer.write_record(row).map_err(io::Error::other)?;
-        }
-        let bytes = writer
-            .into_inner()
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.out.write_all(&bytes)?;
-        self.out.flush()
+    /// Appends to the findings CSV of an earlier run (`--append`).
+    pub fn continuing(out: W) -> Self {
+        Self(CsvWriter::continuing(out, COLUMNS))
     }
 }
 
@@ -62,27 +38,24 @@ impl<W: Write + Send> Sink for FindingsCsvSink<W> {
             .map(|f| {
                 vec![
                     r.input_index.to_string(),
-                    super::csv::text(&r.target),
+                    text(&r.target),
                     r.ip.map(|ip| ip.to_string()).unwrap_or_default(),
                     r.port.to_string(),
                     r.mode.to_string(),
                     f.id.clone(),
                     f.severity.to_string(),
-                    super::csv::text(&f.detail),
+                    text(&f.detail),
                     r.verdict.map(|v| v.to_string()).unwrap_or_default(),
                 ]
             })
             .collect();
-        if rows.is_empty() && self.header_written {
+        if rows.is_empty() && self.0.header_written() {
             return Ok(());
         }
-        self.write_rows(&rows)
+        self.0.write_rows(&rows)
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        if !self.header_written {
-            self.write_rows(&[])?;
-        }
-        self.out.flush()
+        self.0.finish()
     }
 }

@@ -222,16 +222,10 @@ pub fn session_facts(conn: &rustls::ClientConnection) -> (String, String) {
     (version, cipher)
 }
 
+/// The report's name of a negotiated version: the same names as the raw
+/// probes' ([`crate::tls::raw::version_name`]).
 pub fn version_name(v: rustls::ProtocolVersion) -> String {
-    match v {
-        rustls::ProtocolVersion::SSLv2 => "SSLv2".into(),
-        rustls::ProtocolVersion::SSLv3 => "SSLv3".into(),
-        rustls::ProtocolVersion::TLSv1_0 => "TLSv1.0".into(),
-        rustls::ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
-        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
-        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
-        other => format!("{other:?}"),
-    }
+    crate::tls::raw::version_name(u16::from(v))
 }
 
 /// rustls names TLS 1.3 suites `TLS13_...`; IANA says `TLS_...`.

@@ -314,21 +314,14 @@ fn push_ext(out: &mut Vec<u8>, ext_type: u16, data: &[u8]) -> Result<(), BuildEr
     Ok(())
 }
 
-/// Normalises a name for SNI, or `None` when it must not be sent
-/// (IP literal, non-ASCII, bad label syntax, too long).
+/// Normalises a name for SNI, or `None` when it must not be sent (an IP
+/// literal, or not a hostname by [`crate::hostname::is_valid`]).
 pub fn sni_hostname(name: &str) -> Option<String> {
     let name = name.strip_suffix('.').unwrap_or(name);
-    if name.is_empty() || name.len() > 253 || name.parse::<IpAddr>().is_ok() {
+    if name.parse::<IpAddr>().is_ok() || !crate::hostname::is_valid(name) {
         return None;
     }
-    let ok = name.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
-    ok.then(|| name.to_ascii_lowercase())
+    Some(name.to_ascii_lowercase())
 }
 
 /// Non-cryptographic random bytes (std's randomly keyed SipHash). Client

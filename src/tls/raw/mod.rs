@@ -44,18 +44,7 @@ pub(crate) fn serialize_der_list<S: serde::Serializer>(
     use serde::ser::SerializeSeq;
     let mut seq = serializer.serialize_seq(Some(certs.len()))?;
     for cert in certs {
-        seq.serialize_element(&to_hex(cert))?;
+        seq.serialize_element(&hex::encode(cert))?;
     }
     seq.end()
-}
-
-/// Lowercase hex without separators.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('?'));
-        }
-    }
-    out
 }
