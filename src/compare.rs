@@ -56,11 +56,23 @@ pub const EVIDENCE: &[(&str, &[&str])] = &[
     ("tls1.2-not-offered", &[col::TLS1_2]),
     (
         "tls-version-intolerance",
-        &[col::SSLV3, col::TLS1_0, col::TLS1_1, col::TLS1_2, col::TLS1_3],
+        &[
+            col::SSLV3,
+            col::TLS1_0,
+            col::TLS1_1,
+            col::TLS1_2,
+            col::TLS1_3,
+        ],
     ),
     (
         "tls-anomaly",
-        &[col::SSLV3, col::TLS1_0, col::TLS1_1, col::TLS1_2, col::TLS1_3],
+        &[
+            col::SSLV3,
+            col::TLS1_0,
+            col::TLS1_1,
+            col::TLS1_2,
+            col::TLS1_3,
+        ],
     ),
     // Observed only where ciphers were enumerated: the run record says
     // (see [`CompareOptions::unobservable`]).

@@ -28,7 +28,13 @@ mod tests {
 
     #[test]
     fn names_and_non_names() {
-        for good in ["ftp.example.com", "ftp.example.com.", "a_b.corp", "x", "1a.example"] {
+        for good in [
+            "ftp.example.com",
+            "ftp.example.com.",
+            "a_b.corp",
+            "x",
+            "1a.example",
+        ] {
             assert!(is_valid(good), "{good}");
         }
         let long_label = "a".repeat(64);

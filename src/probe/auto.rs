@@ -42,8 +42,9 @@ pub fn greeting_wait(read_timeout: Duration) -> Duration {
 
 /// What the first connection showed.
 enum FirstContact {
-    /// A greeting in clear (or the start of one).
-    Greeted(PlainControl, Reply),
+    /// A greeting in clear, on its connection (boxed: the connection's
+    /// buffers are large beside a bare stream).
+    Greeted(Box<(PlainControl, Reply)>),
     /// Nothing within the greeting wait: the connection, to try TLS on.
     Silent(HostConnection),
 }
@@ -69,7 +70,8 @@ pub async fn run(
     report.mode_detection = Some(ModeDetection::Undetermined);
     let opener = Opener::new(&ctx.connector, timeouts);
     match first_contact(&opener, addr, wait, timeouts.read).await? {
-        FirstContact::Greeted(control, greeting) => {
+        FirstContact::Greeted(greeted) => {
+            let (control, greeting) = *greeted;
             decide(report, Mode::Explicit, ModeDetection::Greeting);
             // A busy server's `421` is retried by the explicit session.
             let greeted = (greeting.code != 421).then_some((control, greeting));
@@ -142,7 +144,7 @@ async fn first_contact(
     } else {
         first
     };
-    Ok(FirstContact::Greeted(control, greeting))
+    Ok(FirstContact::Greeted(Box::new((control, greeting))))
 }
 
 /// Neither a greeting nor TLS: silence to both, a close, or other bytes.

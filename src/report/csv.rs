@@ -28,6 +28,8 @@ macro_rules! columns {
         }
         /// Every column, in header order.
         pub const TABLE: &[Column] = &[$(Column { name: $name, cell: $cell },)*];
+        /// The CSV header, in order.
+        pub const COLUMNS: &[&str] = &[$($name,)*];
     };
 }
 
@@ -133,17 +135,6 @@ columns! {
     CCC_REPLY "ccc_reply" => |r| reply_cell(posture(r).and_then(|p| p.ccc_reply.as_ref())),
     MODE_DETECTION "mode_detection" => |r| r.mode_detection.map(|m| m.as_str().to_string()).unwrap_or_default(),
 }
-
-/// The CSV header, in order.
-pub const COLUMNS: &[&str] = &{
-    let mut names = [""; TABLE.len()];
-    let mut i = 0;
-    while i < TABLE.len() {
-        names[i] = TABLE[i].name;
-        i += 1;
-    }
-    names
-};
 
 /// The cells of one report, in [`COLUMNS`] order.
 pub fn row(r: &EndpointReport) -> Vec<String> {
