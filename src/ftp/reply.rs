@@ -406,6 +406,14 @@ fn decode(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether bytes start like an FTP reply: three digits, then a space or
+/// a dash (for a greeting too long to parse whole, or one that arrived in
+/// place of a TLS answer).
+pub fn starts_like_reply(bytes: &[u8]) -> bool {
+    matches!(bytes, [a, b, c, d, ..]
+        if [a, b, c].iter().all(|x| x.is_ascii_digit()) && matches!(d, b' ' | b'-'))
+}
+
 /// A short, printable excerpt of unexpected bytes for error messages.
 pub fn preview(bytes: &[u8]) -> String {
     let cut = bytes.get(..bytes.len().min(40)).unwrap_or_default();

@@ -20,9 +20,11 @@ use super::connector::HostConnection;
 use super::session::{Opener, PlainControl};
 use super::{explicit, implicit, Failure, ProbeContext};
 use crate::ftp::control::{humantime, FtpErrorKind};
+use crate::ftp::reply::starts_like_reply;
 use crate::ftp::{ControlConnection, Reply};
 use crate::report::{EndpointReport, Mode, ModeDetection, Phase, Status};
 use crate::tls::session::{EndpointTls, HandshakeError};
+use crate::tls::starts_like_tls_record as starts_like_tls;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -177,18 +179,6 @@ fn undetermined(error: HandshakeError, seen: &[u8], wait: Duration) -> Failure {
     }
 }
 
-/// Three digits and a space or dash: the start of an FTP reply.
-pub fn starts_like_reply(bytes: &[u8]) -> bool {
-    matches!(bytes, [a, b, c, d, ..]
-        if [a, b, c].iter().all(|x| x.is_ascii_digit()) && matches!(d, b' ' | b'-'))
-}
-
-/// A TLS record header: handshake (`0x16`) or alert (`0x15`), major
-/// version 3.
-pub fn starts_like_tls(bytes: &[u8]) -> bool {
-    matches!(bytes, [0x15 | 0x16, 0x03, ..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,10 +192,7 @@ mod tests {
         assert!(!starts_like_reply(b"HTTP/1.1 400 Bad Request\r\n"));
         assert!(!starts_like_reply(&[0x16, 0x03, 0x03, 0x00, 0x2a]));
         assert!(starts_like_tls(&[0x16, 0x03, 0x03, 0x00, 0x2a]));
-        assert!(starts_like_tls(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28]));
-        assert!(!starts_like_tls(&[0x16]));
         assert!(!starts_like_tls(b"220 ready"));
-        assert!(!starts_like_tls(&[0x80, 0x2e, 0x04]));
     }
 
     #[test]

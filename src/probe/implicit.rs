@@ -122,20 +122,18 @@ pub fn explain_failed_handshake(
         );
     }
     // A greeting longer than what the tap keeps is still a plain FTP
-    // greeting: three digits and a space or dash.
-    if let [a, b, c, d, ..] = seen {
-        if [a, b, c].iter().all(|x| x.is_ascii_digit()) && matches!(d, b' ' | b'-') && *a == b'2' {
-            return Failure::new(
-                Status::NoTls,
-                Phase::TlsHandshake,
-                format!(
-                    "plain FTP without TLS on the implicit port (a greeting longer than {FIRST_BYTES} bytes: {})",
-                    crate::ftp::reply::preview(seen)
-                ),
-            );
-        }
+    // greeting: a 2xx reply's start.
+    if crate::ftp::reply::starts_like_reply(seen) && seen.first() == Some(&b'2') {
+        return Failure::new(
+            Status::NoTls,
+            Phase::TlsHandshake,
+            format!(
+                "plain FTP without TLS on the implicit port (a greeting longer than {FIRST_BYTES} bytes: {})",
+                crate::ftp::reply::preview(seen)
+            ),
+        );
     }
-    let looks_like_tls = matches!(seen.first(), Some(0x15 | 0x16));
+    let looks_like_tls = crate::tls::starts_like_tls_record(seen);
     match e {
         HandshakeError::Timeout(_) => {
             Failure::new(Status::Timeout, Phase::TlsHandshake, e.to_string())

@@ -7,3 +7,26 @@ pub mod raw;
 pub mod session;
 pub mod trust;
 pub mod versions;
+
+/// Whether a server's first bytes start a TLS record: a handshake (`0x16`)
+/// or an alert (`0x15`), with major version 3 when a second byte came.
+/// The one test of "is this TLS" for the first answer of a connection (the
+/// implicit handshake, mode detection).
+pub fn starts_like_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16] | [0x15 | 0x16, 0x03, ..])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tls_record_starts() {
+        use super::starts_like_tls_record as tls;
+        assert!(tls(&[0x16, 0x03, 0x03, 0x00, 0x2a]));
+        assert!(tls(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28]));
+        assert!(tls(&[0x16]));
+        assert!(!tls(&[0x16, 0x02]));
+        assert!(!tls(b"220 ready"));
+        assert!(!tls(&[0x80, 0x2e, 0x04]));
+        assert!(!tls(&[]));
+    }
+}

@@ -172,3 +172,36 @@ async fn the_binary_reports_the_detection_in_csv_and_json() {
     assert_eq!(row["mode"], "implicit");
     assert_eq!(row["mode_detection"], "");
 }
+
+/// Detection keeps its first connection: a bare address costs as many
+/// connections as the same server written with its scheme (a slow
+/// greeter, scanned afresh after its late greeting, costs one more).
+#[tokio::test]
+async fn detection_costs_no_extra_connection() {
+    let pki = Pki::new("unit CA");
+    for (spec, scheme, extra) in [
+        (ServerSpec::default(), "ftp", 0),
+        (implicit(), "ftps", 0),
+        (
+            ServerSpec {
+                greeting_delay: Some(Duration::from_millis(1400)),
+                ..Default::default()
+            },
+            "ftp",
+            1,
+        ),
+    ] {
+        let bare = pki.ftps(spec.clone()).await;
+        let with_scheme = pki.ftps(spec).await;
+        let detected = scan_one(&bare.addr.to_string(), pki.config()).await;
+        let given = scan_one(&format!("{scheme}://{}", with_scheme.addr), pki.config()).await;
+        assert_eq!(detected.status, Status::Ok, "{detected:#?}");
+        assert_eq!(given.status, Status::Ok, "{given:#?}");
+        assert_eq!(
+            bare.log().connections,
+            with_scheme.log().connections + extra,
+            "{scheme} {:?}",
+            detected.mode_detection
+        );
+    }
+}
