@@ -87,7 +87,11 @@ def sslyze(path):
             chain = dep.get("received_certificate_chain") or []
             if chain:
                 leaf = chain[0]
-                sha = (leaf.get("fingerprint_sha256") or "").lower() or pem_sha256(leaf.get("as_pem"))
+                # The PEM when there is one; sslyze's fingerprint_sha256 is
+                # base64 of the digest.
+                sha = pem_sha256(leaf.get("as_pem"))
+                if not sha and leaf.get("fingerprint_sha256"):
+                    sha = base64.b64decode(leaf["fingerprint_sha256"]).hex()
                 break
         out[target] = {"versions": versions, "sha256": sha}
     return out
