@@ -33,7 +33,8 @@
 #           endpoint; FLEET_WRAP is a command prefix for ftps-scan (e.g.
 #           FLEET_WRAP="valgrind --tool=callgrind --callgrind-out-file=F",
 #           with a small FLEET_N and FLEET_C: instruction counts that do not
-#           depend on the machine's load).
+#           depend on the machine's load). FLEET_JSONL=1 also writes
+#           $WORK/fleet-SCAN.jsonl (to compare the facts of two builds).
 #   compare COMPARE_N (100) endpoints 127.0.x.y:COMPARE_PORT (21: nmap's
 #           ssl scripts speak STARTTLS for FTP on the ftp port) served by one
 #           vsftpd set up as for the fleet case, scanned in the same run by
@@ -122,8 +123,11 @@ ROOT=$(dirname "$HERE")
 : "${BENCH_NETNS:=auto}"
 : "${NOFILE:=20000}"
 
-# BIN=path measures another build (e.g. an older commit's) with the same cases.
-: "${BIN:=$ROOT/target/release/ftps-scan}"
+# BUILD_PROFILE: the cargo profile built and measured (release, or dist:
+# release with fat LTO, the Dockerfile's). BIN=path measures another build
+# (e.g. an older commit's) with the same cases.
+: "${BUILD_PROFILE:=release}"
+: "${BIN:=$ROOT/target/$BUILD_PROFILE/ftps-scan}"
 BASE=$ROOT/bench/baseline/target/release/bare-connect
 VENV=$WORK/sslyze-venv
 RESULTS=$WORK/results.tsv
@@ -139,8 +143,8 @@ prepare() {
   mkdir -p "$WORK"
   [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (apt-get install time)"
   command -v python3 >/dev/null || die "python3 missing"
-  say "== build (release)"
-  (cd "$ROOT" && timeout 1800 cargo build --release --locked --bin ftps-scan) >&2
+  say "== build ($BUILD_PROFILE)"
+  (cd "$ROOT" && timeout 1800 cargo build --profile "$BUILD_PROFILE" --locked --bin ftps-scan) >&2
   if has_case dead; then
     timeout 900 cargo build --release --locked --manifest-path "$HERE/baseline/Cargo.toml" >&2
   fi
@@ -196,6 +200,7 @@ machine() {
   local dirty
   dirty=$(git -C "$ROOT" status --porcelain -- src Cargo.toml Cargo.lock build.rs 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
   say "source:  ${dirty:+uncommitted changes in }${dirty:-clean (src, Cargo.toml, Cargo.lock)}"
+  say "profile: $BUILD_PROFILE (BIN=$BIN)"
   say "binary:  sha256 $(sha256sum "$BIN" 2>/dev/null | cut -c1-16 || echo '?'), built $(date -u -r "$BIN" +%FT%TZ 2>/dev/null || echo '?')"
   if [[ -n ${BENCH_IN_NETNS:-} ]]; then say "netns:   private (unshare --net, loopback only)"; else say "netns:   host"; fi
   say "ulimit:  -n $(ulimit -n)"
@@ -505,6 +510,7 @@ case_fleet() {
       esac
       ((FLEET_REPS > 1)) && label+="-$rep"
       # shellcheck disable=SC2086 # FLEET_WRAP is a command prefix, split on purpose
+      [[ -n ${FLEET_JSONL:-} ]] && extra+=(--jsonl "$WORK/fleet-$scan.jsonl")
       fleet_run "$label" "$FLEET_N" ${FLEET_WRAP:-} "$BIN" -q -f csv -o "$WORK/fleet-$scan.csv" -c "$FLEET_C" "${extra[@]}" "${mode_args[@]}" "$file"
       csv_counts "$WORK/fleet-$scan.csv" >&2
       cpu_of[$scan]+=" $(awk -F'\t' -v l="$label" '$1 == l {v = $7} END {print v}' "$RESULTS")"

@@ -655,7 +655,7 @@ pub enum AfterCcc<S> {
     /// CCC refused: still TLS.
     Tls(Box<ControlConnection<tokio_rustls::client::TlsStream<S>>>),
     /// CCC accepted: the same TCP connection, now in clear.
-    Clear(ControlConnection<S>),
+    Clear(Box<ControlConnection<S>>),
     /// Nothing usable (the server closed, or the channel is in an unknown
     /// state).
     Gone,
@@ -732,7 +732,7 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
                 "CCC answered 200, {shut}, then PWD was answered in clear ({})",
                 pwd.code
             ));
-            AfterCcc::Clear(clear)
+            AfterCcc::Clear(Box::new(clear))
         }
         Err(e) => {
             posture.ccc = Some(Ccc::Refused);
