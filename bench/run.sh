@@ -5,7 +5,8 @@
 #   CASES=dead DEAD_N=5000 bash bench/run.sh        # one quick case
 #   DEAD_N=2000 STREAM_NS="2000 4000" FLEET_N=20 SSLYZE_N=5 REPS=1 bash bench/run.sh  # smoke run
 #
-# Cases (CASES, space-separated; default "dead stream fleet"):
+# Cases (CASES, space-separated; default "dead stream fleet"; "order",
+# "latency" and "compare" run when named):
 #   dead    DEAD_N (65536) targets 127.77.x.y:21, nothing listening (connection
 #           refused), -c DEAD_C (2000); the same file through bench/baseline
 #           (a bare tokio connect loop) at the same concurrency; REPS (3) runs
@@ -26,7 +27,27 @@
 #           /proc/net/snmp of the namespace: the measured program is the only
 #           active opener there, vsftpd only accepts in passive mode) and the
 #           ftps-scan results counted by status, prot_c, data_tls and
-#           data_tls_reuse_required.
+#           data_tls_reuse_required. FLEET_SCANS ("default nodata
+#           noposture ciphers") picks the ftps-scan runs, FLEET_REPS (1) runs
+#           each that many times in turn and prints the median CPU per
+#           endpoint; FLEET_WRAP is a command prefix for ftps-scan (e.g.
+#           FLEET_WRAP="valgrind --tool=callgrind --callgrind-out-file=F",
+#           with a small FLEET_N and FLEET_C: instruction counts that do not
+#           depend on the machine's load). FLEET_JSONL=1 also writes
+#           $WORK/fleet-SCAN.jsonl (to compare the facts of two builds).
+#   compare COMPARE_N (100) endpoints 127.0.x.y:COMPARE_PORT (21: nmap's
+#           ssl scripts speak STARTTLS for FTP on the ftp port) served by one
+#           vsftpd set up as for the fleet case, scanned in the same run by
+#           ftps-scan (default, --no-posture, --no-posture --ciphers), nmap
+#           (NMAP, default "nmap" from PATH: -n -Pn -sT -p COMPARE_PORT
+#           --script ssl-enum-ciphers,ssl-cert,sslv2, plus NMAP_ARGS) and
+#           sslyze (as in the fleet case; SSLYZE_N=0 skips it); each capped
+#           by COMPARE_TIMEOUT (1800 s). Reports wall time, client and
+#           server CPU per endpoint, the ratios to ftps-scan, and
+#           bench/compare_facts.py's check that the three establish the same
+#           facts per endpoint (accepted versions SSLv2 ... TLS 1.3, leaf
+#           certificate SHA-256), with COMPARE_SHOW (3) endpoints printed
+#           side by side.
 #
 #   order   stalling endpoints (bench/silent_listener.py accepts and never
 #           speaks, so each endpoint waits ORDER_READ (1) s for a greeting):
@@ -84,18 +105,29 @@ ROOT=$(dirname "$HERE")
 : "${FLEET_PORT:=21021}"
 : "${FLEET_MODE:=explicit}"
 : "${FLEET_C:=64}"
+: "${FLEET_SCANS:=default nodata noposture ciphers}"
+: "${FLEET_REPS:=1}"
 : "${PASV_MIN:=10000}"
 : "${PASV_MAX:=19999}"
 : "${SSLYZE_N:=100}"
 : "${SSLYZE_VERSION:=6.3.1}"
 : "${SSLYZE_TIMEOUT:=1200}"
 : "${CASE_TIMEOUT:=900}"
+: "${COMPARE_N:=100}"
+: "${COMPARE_PORT:=21}"
+: "${COMPARE_TIMEOUT:=1800}"
+: "${COMPARE_SHOW:=3}"
+: "${NMAP:=nmap}"
+: "${NMAP_ARGS:=}"
 : "${WORK:=$ROOT/target/bench}"
 : "${BENCH_NETNS:=auto}"
 : "${NOFILE:=20000}"
 
-# BIN=path measures another build (e.g. an older commit's) with the same cases.
-: "${BIN:=$ROOT/target/release/ftps-scan}"
+# BUILD_PROFILE: the cargo profile built and measured (release, or dist:
+# release with fat LTO, the Dockerfile's). BIN=path measures another build
+# (e.g. an older commit's) with the same cases.
+: "${BUILD_PROFILE:=release}"
+: "${BIN:=$ROOT/target/$BUILD_PROFILE/ftps-scan}"
 BASE=$ROOT/bench/baseline/target/release/bare-connect
 VENV=$WORK/sslyze-venv
 RESULTS=$WORK/results.tsv
@@ -111,15 +143,18 @@ prepare() {
   mkdir -p "$WORK"
   [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (apt-get install time)"
   command -v python3 >/dev/null || die "python3 missing"
-  say "== build (release)"
-  (cd "$ROOT" && timeout 1800 cargo build --release --locked --bin ftps-scan) >&2
+  say "== build ($BUILD_PROFILE)"
+  (cd "$ROOT" && timeout 1800 cargo build --profile "$BUILD_PROFILE" --locked --bin ftps-scan) >&2
   if has_case dead; then
     timeout 900 cargo build --release --locked --manifest-path "$HERE/baseline/Cargo.toml" >&2
   fi
-  if has_case fleet || has_case latency; then
+  if has_case fleet || has_case latency || has_case compare; then
     find_vsftpd
     command -v openssl >/dev/null || die "openssl missing (apt-get install openssl)"
-    if has_case fleet && ((SSLYZE_N > 0)) && [[ ! -x $VENV/bin/sslyze ]]; then
+    if has_case compare; then
+      command -v "$NMAP" >/dev/null || die "nmap missing (apt-get install nmap, or NMAP=/path/to/nmap)"
+    fi
+    if { has_case fleet || has_case compare; } && ((SSLYZE_N > 0)) && [[ ! -x $VENV/bin/sslyze ]]; then
       say "== pip install sslyze==$SSLYZE_VERSION into $VENV"
       python3 -m venv "$VENV"
       timeout 900 "$VENV/bin/pip" install -q "sslyze==$SSLYZE_VERSION" >&2
@@ -165,9 +200,17 @@ machine() {
   local dirty
   dirty=$(git -C "$ROOT" status --porcelain -- src Cargo.toml Cargo.lock build.rs 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
   say "source:  ${dirty:+uncommitted changes in }${dirty:-clean (src, Cargo.toml, Cargo.lock)}"
+  say "profile: $BUILD_PROFILE (BIN=$BIN)"
   say "binary:  sha256 $(sha256sum "$BIN" 2>/dev/null | cut -c1-16 || echo '?'), built $(date -u -r "$BIN" +%FT%TZ 2>/dev/null || echo '?')"
   if [[ -n ${BENCH_IN_NETNS:-} ]]; then say "netns:   private (unshare --net, loopback only)"; else say "netns:   host"; fi
   say "ulimit:  -n $(ulimit -n)"
+  if has_case compare; then
+    say "nmap:    $("$NMAP" --version 2>/dev/null | head -1 || echo '?')"
+    say "sslyze:  $("$VENV/bin/pip" show sslyze 2>/dev/null | awk '/^Version/{print $2}' || echo '?') ($("$VENV/bin/python" --version 2>&1 || echo '?'))"
+  fi
+  if has_case fleet || has_case latency || has_case compare; then
+    say "openssl: $(openssl version 2>/dev/null || echo '?')"
+  fi
 }
 
 # --------------------------------------------------------------------------
@@ -451,25 +494,49 @@ case_fleet() {
   awk -v n="$FLEET_N" -v p="$FLEET_PORT" 'BEGIN{ for (i = 0; i < n; i++)
     printf "127.0.%d.%d:%d\n", 1 + int(i / 250), 1 + i % 250, p }' >"$file"
 
-  # Default scan: versions + certificate + posture + data checks.
-  fleet_run fleet-scan-default "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-default.csv" -c "$FLEET_C" "${mode_args[@]}" "$file"
-  csv_counts "$WORK/fleet-default.csv" >&2
-  local scan_wall=$LAST_WALL
-  fleet_run fleet-scan-nodata "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-nodata.csv" -c "$FLEET_C" --no-data "${mode_args[@]}" "$file"
-  csv_counts "$WORK/fleet-nodata.csv" >&2
-  local nd_wall=$LAST_WALL
-  fleet_run fleet-scan-noposture "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-noposture.csv" -c "$FLEET_C" --no-posture "${mode_args[@]}" "$file"
-  csv_counts "$WORK/fleet-noposture.csv" >&2
-  local np_wall=$LAST_WALL
-  fleet_run fleet-scan-ciphers "$FLEET_N" "$BIN" -q -f csv -o "$WORK/fleet-ciphers.csv" -c "$FLEET_C" --no-posture --ciphers "${mode_args[@]}" "$file"
-  csv_counts "$WORK/fleet-ciphers.csv" >&2
-  local ci_wall=$LAST_WALL
+  # FLEET_SCANS of: default (versions + certificate + posture + data
+  # checks), nodata, noposture, ciphers; FLEET_REPS runs of each, in turn.
+  local scan rep walls_def="" walls_nd="" walls_np="" walls_ci="" cpus
+  local -A cpu_of=()
+  for ((rep = 1; rep <= FLEET_REPS; rep++)); do
+    for scan in $FLEET_SCANS; do
+      local extra=() label=fleet-scan-$scan
+      case $scan in
+        default) ;;
+        nodata) extra=(--no-data) ;;
+        noposture) extra=(--no-posture) ;;
+        ciphers) extra=(--no-posture --ciphers) ;;
+        *) die "unknown FLEET_SCANS entry $scan" ;;
+      esac
+      ((FLEET_REPS > 1)) && label+="-$rep"
+      # shellcheck disable=SC2086 # FLEET_WRAP is a command prefix, split on purpose
+      [[ -n ${FLEET_JSONL:-} ]] && extra+=(--jsonl "$WORK/fleet-$scan.jsonl")
+      fleet_run "$label" "$FLEET_N" ${FLEET_WRAP:-} "$BIN" -q -f csv -o "$WORK/fleet-$scan.csv" -c "$FLEET_C" "${extra[@]}" "${mode_args[@]}" "$file"
+      csv_counts "$WORK/fleet-$scan.csv" >&2
+      cpu_of[$scan]+=" $(awk -F'\t' -v l="$label" '$1 == l {v = $7} END {print v}' "$RESULTS")"
+      case $scan in
+        default) walls_def+=" $LAST_WALL" ;;
+        nodata) walls_nd+=" $LAST_WALL" ;;
+        noposture) walls_np+=" $LAST_WALL" ;;
+        ciphers) walls_ci+=" $LAST_WALL" ;;
+      esac
+    done
+  done
+  if ((FLEET_REPS > 1)); then
+    for scan in $FLEET_SCANS; do
+      cpus=${cpu_of[$scan]}
+      say "   median of $FLEET_REPS runs, $scan: cpu $(median <<<"$cpus" | awk '{printf "%.2f ms", $1 / 1000}')/endpoint (runs:$(for c in $cpus; do awk -v c="$c" 'BEGIN{printf " %.2f", c / 1000}'; done) ms)"
+      printf 'fleet-median-%s	cpu_us_per_endpoint=%s
+' "$scan" "$(median <<<"$cpus")" >>"$RESULTS"
+    done
+  fi
 
-  local r_def r_nd r_np r_ci r_sl=n/a
-  r_def=$(awk -v n="$FLEET_N" -v w="$scan_wall" 'BEGIN{printf "%.2f", n / w}')
-  r_nd=$(awk -v n="$FLEET_N" -v w="$nd_wall" 'BEGIN{printf "%.2f", n / w}')
-  r_np=$(awk -v n="$FLEET_N" -v w="$np_wall" 'BEGIN{printf "%.2f", n / w}')
-  r_ci=$(awk -v n="$FLEET_N" -v w="$ci_wall" 'BEGIN{printf "%.2f", n / w}')
+  local r_def=n/a r_nd=n/a r_np=n/a r_ci=n/a r_sl=n/a
+  rate_of() { [[ -n $1 ]] && awk -v n="$FLEET_N" -v w="$(median <<<"$1")" 'BEGIN{printf "%.2f", n / w}' || echo n/a; }
+  r_def=$(rate_of "$walls_def")
+  r_nd=$(rate_of "$walls_nd")
+  r_np=$(rate_of "$walls_np")
+  r_ci=$(rate_of "$walls_ci")
   if ((SSLYZE_N == 0)); then
     say "   endpoints/s: ftps-scan default $r_def, --no-data $r_nd, --no-posture $r_np, --no-posture --ciphers $r_ci; sslyze skipped (SSLYZE_N=0)"
     printf 'fleet-rates\tdefault=%s\tnodata=%s\tnoposture=%s\tciphers=%s\tsslyze=skipped\n' \
@@ -503,6 +570,67 @@ EOF
   say "   ratio to sslyze: default $(ratio "$r_def" "$r_sl")x, --no-data $(ratio "$r_nd" "$r_sl")x, --no-posture $(ratio "$r_np" "$r_sl")x, --ciphers $(ratio "$r_ci" "$r_sl")x"
   printf 'fleet-rates\tdefault=%s\tnodata=%s\tnoposture=%s\tciphers=%s\tsslyze=%s\tsslyze_n=%s\n' \
     "$r_def" "$r_nd" "$r_np" "$r_ci" "$r_sl" "$SSLYZE_N" >>"$RESULTS"
+  cleanup
+}
+
+# --------------------------------------------------------------------------
+# Case 6: ftps-scan, nmap and sslyze side by side on the same endpoints
+# --------------------------------------------------------------------------
+case_compare() {
+  say ""
+  local n=$COMPARE_N
+  say "== case 6: $n FTPS endpoints 127.0.x.y:$COMPARE_PORT, one vsftpd: ftps-scan, nmap and sslyze side by side"
+  # Port 21: nmap's ssl scripts use STARTTLS for FTP on the ftp port (its
+  # service table maps 21 to ftp; -sV is not used, it would add probes).
+  local FLEET_PORT=$COMPARE_PORT
+  start_vsftpd
+  local file=$WORK/compare.txt
+  awk -v n="$n" -v p="$COMPARE_PORT" 'BEGIN{ for (i = 0; i < n; i++)
+    printf "127.0.%d.%d:%d\n", 1 + int(i / 250), 1 + i % 250, p }' >"$file"
+  local hosts=$WORK/compare-hosts.txt
+  cut -d: -f1 "$file" >"$hosts"
+  local w_def w_np w_ci w_nm w_sl c_def c_np c_ci c_nm c_sl
+  cpu_per() { awk -F'\t' -v l="$1" '$1 == l {v = $7} END {printf "%.2f", v / 1000}' "$RESULTS"; }
+
+  fleet_run compare-ftps-scan "$n" "$BIN" -q -f csv -o "$WORK/compare-default.csv" --jsonl "$WORK/compare-default.jsonl" -c "$FLEET_C" "$file"
+  csv_counts "$WORK/compare-default.csv" >&2
+  w_def=$LAST_WALL c_def=$(cpu_per compare-ftps-scan)
+  fleet_run compare-ftps-scan-noposture "$n" "$BIN" -q -f csv -o "$WORK/compare-noposture.csv" -c "$FLEET_C" --no-posture "$file"
+  w_np=$LAST_WALL c_np=$(cpu_per compare-ftps-scan-noposture)
+  fleet_run compare-ftps-scan-ciphers "$n" "$BIN" -q -f csv -o "$WORK/compare-ciphers.csv" -c "$FLEET_C" --no-posture --ciphers "$file"
+  w_ci=$LAST_WALL c_ci=$(cpu_per compare-ftps-scan-ciphers)
+
+  # shellcheck disable=SC2086 # NMAP_ARGS: extra options, split on purpose
+  MEASURE_TIMEOUT=$COMPARE_TIMEOUT fleet_run compare-nmap "$n" "$NMAP" -n -Pn -sT -p "$COMPARE_PORT" \
+    --script ssl-enum-ciphers,ssl-cert,sslv2 $NMAP_ARGS -oX "$WORK/compare-nmap.xml" -iL "$hosts"
+  w_nm=$LAST_WALL c_nm=$(cpu_per compare-nmap)
+  say "   nmap: $(grep -c '<host ' "$WORK/compare-nmap.xml" 2>/dev/null || echo 0) hosts in the XML, $(grep -c 'id="ssl-enum-ciphers"' "$WORK/compare-nmap.xml" 2>/dev/null || echo 0) with ssl-enum-ciphers output"
+
+  if ((SSLYZE_N > 0)); then
+    MEASURE_TIMEOUT=$COMPARE_TIMEOUT fleet_run compare-sslyze "$n" "$VENV/bin/sslyze" --quiet \
+      --json_out "$WORK/compare-sslyze.json" --starttls ftp --mozilla_config disable \
+      --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 --certinfo --targets_in "$file"
+    w_sl=$LAST_WALL c_sl=$(cpu_per compare-sslyze)
+  else
+    w_sl=0 c_sl=0
+    echo '{"server_scan_results": []}' >"$WORK/compare-sslyze.json"
+    say "   sslyze skipped (SSLYZE_N=0)"
+  fi
+
+  python3 "$HERE/compare_facts.py" "$WORK/compare-default.csv" "$WORK/compare-nmap.xml" \
+    "$WORK/compare-sslyze.json" "$COMPARE_SHOW" >&2 || say "   (fact comparison failed)"
+
+  say "   side by side on $n endpoints (wall s, client CPU ms/endpoint; ratio = other tool / ftps-scan):"
+  local row
+  for row in "ftps-scan default:$w_def:$c_def" "ftps-scan --no-posture:$w_np:$c_np" \
+      "ftps-scan --no-posture --ciphers:$w_ci:$c_ci" "nmap ssl-enum-ciphers,ssl-cert,sslv2:$w_nm:$c_nm" \
+      "sslyze:$w_sl:$c_sl"; do
+    IFS=: read -r name w c <<<"$row"
+    say "$(printf '   %-40s wall %8.2f s  cpu %8.2f ms/endpoint  wall ratio: vs default %7s, vs --ciphers %7s;  cpu ratio: vs default %7s, vs --ciphers %7s' \
+      "$name" "$w" "$c" "$(ratio "$w" "$w_def")" "$(ratio "$w" "$w_ci")" "$(ratio "$c" "$c_def")" "$(ratio "$c" "$c_ci")")"
+  done
+  printf 'compare\tn=%s\twall_default=%s\twall_noposture=%s\twall_ciphers=%s\twall_nmap=%s\twall_sslyze=%s\tcpu_ms_default=%s\tcpu_ms_noposture=%s\tcpu_ms_ciphers=%s\tcpu_ms_nmap=%s\tcpu_ms_sslyze=%s\n' \
+    "$n" "$w_def" "$w_np" "$w_ci" "$w_nm" "$w_sl" "$c_def" "$c_np" "$c_ci" "$c_nm" "$c_sl" >>"$RESULTS"
   cleanup
 }
 
@@ -595,7 +723,7 @@ main() {
     [[ $BENCH_NETNS == 0 ]] || say "bench: cannot unshare --net; running in the host namespace"
   else
     ip link set lo up
-    if has_case fleet || has_case latency; then find_vsftpd; fi
+    if has_case fleet || has_case latency || has_case compare; then find_vsftpd; fi
   fi
   trap cleanup EXIT
   trap 'exit 130' INT TERM
@@ -611,6 +739,7 @@ main() {
       fleet) case_fleet ;;
       order) case_order ;;
       latency) case_latency ;;
+      compare) case_compare ;;
       *) die "unknown case $c" ;;
     esac
   done

@@ -561,11 +561,18 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     });
     posture.prot_p_reply = Some(prot_p);
 
-    check_passive(control, session.addr, ctx, posture).await?;
-
     let data = ctx.config.posture.data;
-    if data && private_ok {
-        check_protected_data(control, &session, ctx, posture).await?;
+    // The connection that showed the PASV port reachable carries the
+    // protected listing (what a client does after PASV): one connection
+    // and one PASV fewer than a fresh data connection after EPSV, which
+    // would close that port on some servers (vsftpd), hence the order.
+    let kept = check_pasv(control, session.addr, data && private_ok, ctx, posture).await?;
+    if let Some(stream) = kept {
+        check_protected_data(control, &session, Some(stream), ctx, posture).await?;
+    }
+    check_epsv(control, session.addr, ctx, posture).await?;
+    if data && private_ok && posture.data_tls.is_none() {
+        check_protected_data(control, &session, None, ctx, posture).await?;
     }
     check_cleartext_data(control, &session, ctx, posture).await?;
     if private_ok {
@@ -648,7 +655,7 @@ pub enum AfterCcc<S> {
     /// CCC refused: still TLS.
     Tls(Box<ControlConnection<tokio_rustls::client::TlsStream<S>>>),
     /// CCC accepted: the same TCP connection, now in clear.
-    Clear(ControlConnection<S>),
+    Clear(Box<ControlConnection<S>>),
     /// Nothing usable (the server closed, or the channel is in an unknown
     /// state).
     Gone,
@@ -725,7 +732,7 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
                 "CCC answered 200, {shut}, then PWD was answered in clear ({})",
                 pwd.code
             ));
-            AfterCcc::Clear(clear)
+            AfterCcc::Clear(Box::new(clear))
         }
         Err(e) => {
             posture.ccc = Some(Ccc::Refused);
@@ -794,34 +801,50 @@ fn ipv6_peer(addr: SocketAddr) -> bool {
     }
 }
 
-/// PASV (address sanity, reachability of the port) and EPSV (its port).
-/// On IPv6, EPSV alone.
-async fn check_passive<S: AsyncRead + AsyncWrite + Unpin>(
+/// PASV (address sanity, reachability of the port); on IPv6, nothing
+/// (EPSV alone, see [`check_epsv`]). With `keep`, the connection that
+/// reached the port is returned for a data transfer.
+async fn check_pasv<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    addr: SocketAddr,
+    keep: bool,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Result<Option<TcpStream>, Failure> {
+    if ipv6_peer(addr) {
+        return Ok(None);
+    }
+    let mut kept = None;
+    let pasv = ask(control, "PASV", Phase::Passive, ctx).await?;
+    if pasv.code == 227 {
+        match parse_pasv(&pasv.text()) {
+            Ok(advertised) => {
+                let sanity = PasvSanity::judge(addr.ip(), advertised.ip);
+                posture.pasv_address = Some(advertised.ip.to_string());
+                posture.pasv_port = Some(advertised.port);
+                posture.pasv_address_mismatch = Some(sanity.mismatch);
+                posture.pasv_private_address = Some(sanity.private_behind_public);
+                posture.pasv_unspecified_address = Some(sanity.unspecified);
+                let host = passive_host(addr, advertised.ip, ctx);
+                // Test the port now: a later EPSV makes servers close it.
+                let stream =
+                    probe_passive_port(SocketAddr::new(host, advertised.port), ctx, posture).await;
+                kept = stream.filter(|_| keep);
+            }
+            Err(e) => posture.passive_port_error = Some(format!("unusable PASV reply: {e}")),
+        }
+    }
+    posture.pasv_reply = Some(pasv);
+    Ok(kept)
+}
+
+/// EPSV (its port; the reachability check when PASV gave none).
+async fn check_epsv<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
     addr: SocketAddr,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    if !ipv6_peer(addr) {
-        let pasv = ask(control, "PASV", Phase::Passive, ctx).await?;
-        if pasv.code == 227 {
-            match parse_pasv(&pasv.text()) {
-                Ok(advertised) => {
-                    let sanity = PasvSanity::judge(addr.ip(), advertised.ip);
-                    posture.pasv_address = Some(advertised.ip.to_string());
-                    posture.pasv_port = Some(advertised.port);
-                    posture.pasv_address_mismatch = Some(sanity.mismatch);
-                    posture.pasv_private_address = Some(sanity.private_behind_public);
-                    posture.pasv_unspecified_address = Some(sanity.unspecified);
-                    let host = passive_host(addr, advertised.ip, ctx);
-                    // Test the port now: a later EPSV makes servers close it.
-                    probe_passive_port(SocketAddr::new(host, advertised.port), ctx, posture).await;
-                }
-                Err(e) => posture.passive_port_error = Some(format!("unusable PASV reply: {e}")),
-            }
-        }
-        posture.pasv_reply = Some(pasv);
-    }
     let epsv = ask(control, "EPSV", Phase::Passive, ctx).await?;
     if epsv.code == 229 {
         match parse_epsv(&epsv.text()) {
@@ -854,21 +877,27 @@ fn passive_host(peer: SocketAddr, advertised: Ipv4Addr, ctx: &ProbeContext) -> I
     }
 }
 
-/// TCP connect to a passive port.
-async fn probe_passive_port(target: SocketAddr, ctx: &ProbeContext, posture: &mut Posture) {
+/// TCP connect to a passive port; the connection when it was reachable.
+async fn probe_passive_port(
+    target: SocketAddr,
+    ctx: &ProbeContext,
+    posture: &mut Posture,
+) -> Option<TcpStream> {
     let result = ctx
         .connector
         .connect_within_session(target, ctx.config.timeouts.connect)
         .await;
-    posture.passive_port = Some(match result {
-        Ok(_) => PassivePort::Reachable,
-        Err(f) if f.status == Status::Refused => PassivePort::Refused,
-        Err(f) if f.status == Status::Timeout => PassivePort::Timeout,
+    let (outcome, stream) = match result {
+        Ok(stream) => (PassivePort::Reachable, Some(stream)),
+        Err(f) if f.status == Status::Refused => (PassivePort::Refused, None),
+        Err(f) if f.status == Status::Timeout => (PassivePort::Timeout, None),
         Err(f) => {
             posture.passive_port_error = Some(f.message);
-            PassivePort::Unreachable
+            (PassivePort::Unreachable, None)
         }
-    });
+    };
+    posture.passive_port = Some(outcome);
+    stream
 }
 
 /// A data connection, or why there is none.
@@ -940,14 +969,17 @@ enum Protected {
 }
 
 /// The protected data check: a listing of the login directory over TLS
-/// resuming the control session, what a real client does.
+/// resuming the control session, what a real client does; on `opened`
+/// when given (a connection to the port of the last PASV), else on a new
+/// data connection.
 async fn check_protected_data<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
     session: &SessionContext<'_>,
+    opened: Option<TcpStream>,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
-    match protected_listing(control, session, false, ctx).await? {
+    match protected_listing(control, session, false, opened, ctx).await? {
         Protected::Done { entries, resumed } => {
             posture.data_tls = Some(DataTls::Ok);
             posture.data_tls_resumed = Some(resumed);
@@ -976,7 +1008,7 @@ async fn check_session_reuse<S: AsyncRead + AsyncWrite + Unpin>(
     if posture.data_tls != Some(DataTls::Ok) {
         return Ok(());
     }
-    match protected_listing(control, session, true, ctx).await? {
+    match protected_listing(control, session, true, None, ctx).await? {
         Protected::Done { .. } => posture.data_tls_reuse_required = Some(false),
         Protected::Failed(why) => {
             posture.data_tls_reuse_required = Some(true);
@@ -994,10 +1026,15 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
     session: &SessionContext<'_>,
     fresh: bool,
+    opened: Option<TcpStream>,
     ctx: &ProbeContext,
 ) -> Result<Protected, Failure> {
     let timeouts = &ctx.config.timeouts;
-    let data = match open_data_connection(control, session.addr, ctx).await? {
+    let opened = match opened {
+        Some(stream) => DataConnection::Open(stream),
+        None => open_data_connection(control, session.addr, ctx).await?,
+    };
+    let data = match opened {
         DataConnection::Open(stream) => stream,
         DataConnection::Refused(reply) => {
             return Ok(Protected::Failed(format!("no passive port: {reply}")))

@@ -1,7 +1,7 @@
 //! The scanner's real TLS sessions (TLS 1.2 and 1.3, through rustls).
 
 use super::audit::RecordingAcceptVerifier;
-use rustls::client::Resumption;
+use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption, Tls12Resumption};
 use rustls::crypto::CryptoProvider;
 use rustls::ClientConfig;
 use rustls_pki_types::{CertificateDer, ServerName};
@@ -70,8 +70,17 @@ impl EndpointTls {
             .set_certificate_verifier(verifier.clone());
         config.client_auth_cert_resolver = verifier.clone();
         let mut fresh = config.clone();
-        fresh.resumption = Resumption::disabled();
-        config.resumption = Resumption::in_memory_sessions(4);
+        // `Resumption::in_memory_sessions(4)`, with the store at hand.
+        let store: Arc<dyn ClientSessionStore> = Arc::new(ClientSessionMemoryCache::new(4));
+        config.resumption = Resumption::store(store.clone());
+        // Never resumes, but offers its key share in the group this
+        // endpoint's server chose before (rustls remembers it per server
+        // name): without that, a server that wants another group than our
+        // first (vsftpd takes P-256 only) costs a HelloRetryRequest, an
+        // extra key pair and a round trip on every fresh data connection.
+        // The hello is otherwise that of `Resumption::disabled()`.
+        fresh.resumption = Resumption::store(Arc::new(KxHintOnly(store)))
+            .tls12_resumption(Tls12Resumption::Disabled);
         Self {
             config: Arc::new(config),
             fresh: Arc::new(fresh),
@@ -128,6 +137,48 @@ impl EndpointTls {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         run_handshake(self.config.clone(), stream, server_name, timeout).await
+    }
+}
+
+/// A session store that shares the key-exchange hints of another store
+/// and keeps no sessions: nothing it serves can be resumed.
+#[derive(Debug)]
+struct KxHintOnly(Arc<dyn ClientSessionStore>);
+
+impl ClientSessionStore for KxHintOnly {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: rustls::NamedGroup) {
+        self.0.set_kx_hint(server_name, group);
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.0.kx_hint(server_name)
+    }
+
+    fn set_tls12_session(
+        &self,
+        _: ServerName<'static>,
+        _: rustls::client::Tls12ClientSessionValue,
+    ) {
+    }
+
+    fn tls12_session(&self, _: &ServerName<'_>) -> Option<rustls::client::Tls12ClientSessionValue> {
+        None
+    }
+
+    fn remove_tls12_session(&self, _: &ServerName<'static>) {}
+
+    fn insert_tls13_ticket(
+        &self,
+        _: ServerName<'static>,
+        _: rustls::client::Tls13ClientSessionValue,
+    ) {
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        _: &ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        None
     }
 }
 
