@@ -3,7 +3,7 @@
 //! worse (so a cron job can mail only on change).
 
 use crate::report::csv::col;
-use crate::report::EndpointReport;
+use crate::model::EndpointReport;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

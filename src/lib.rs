@@ -21,10 +21,11 @@
 pub mod compare;
 pub mod demo;
 pub mod dispatch;
+pub mod endpoint;
 pub mod ftp;
 pub mod hostname;
+pub mod model;
 pub mod policy;
-pub mod policy_file;
 pub mod probe;
 pub mod report;
 pub mod scan;

@@ -197,7 +197,7 @@ fn run_recover(spool: &std::path::Path, mut output: OutputArgs) -> anyhow::Resul
     let mut outputs = Outputs::open(&output)?;
     let mut tally = Tally::default();
     let policy = match &output.policy {
-        Some(path) => Some(ftps_scan::policy_file::load(path)?),
+        Some(path) => Some(ftps_scan::policy::file::load(path)?),
         None => None,
     };
     let today = time::OffsetDateTime::now_utc().date();
@@ -283,7 +283,7 @@ async fn scan_and_report(
     total: Option<tokio::task::JoinHandle<EndpointCount>>,
 ) -> anyhow::Result<Code> {
     let policy = match &output.policy {
-        Some(path) => ftps_scan::policy_file::load(path)?,
+        Some(path) => ftps_scan::policy::file::load(path)?,
         None => Policy::default(),
     };
     let (policy_name, policy_sha256) = output::policy_identity(output.policy.as_deref())?;

@@ -6,62 +6,19 @@
 //! probed with bounded concurrency; each probe runs in its own task so that
 //! even a panic becomes that endpoint's row rather than the end of the run.
 
-use crate::probe::connector::Connector;
+use crate::probe::connector::{Connector, RateLimiter};
 use crate::probe::{probe_endpoint, ProbeContext};
-use crate::report::{EndpointReport, Mode, ModeRule, Phase, Status};
+use crate::model::{EndpointReport, ModeRule, Phase, Status};
 use crate::targets::{HostSpec, TargetError, TargetSpec};
 use crate::ScanConfig;
 use futures::stream::{self, Stream, StreamExt};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch, Mutex};
-use tokio::time::Instant;
+use tokio::sync::{mpsc, watch};
 
-/// One address + port to scan, with what the user wrote.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub input_index: u64,
-    pub target: Arc<str>,
-    pub host: Option<Arc<str>>,
-    pub ip: Option<IpAddr>,
-    pub port: u16,
-    /// The mode to start with: the one the scheme, `--mode` or the port
-    /// gave, or explicit when it is to be detected.
-    pub mode: Mode,
-    /// Whether the mode is to be detected on the first connection
-    /// (ports other than 21 and 990, or `--mode auto`).
-    pub detect_mode: bool,
-    /// Set when the hostname did not resolve: the endpoint becomes a
-    /// `dns-error` row instead of disappearing.
-    pub dns_error: Option<String>,
-}
-
-impl Endpoint {
-    /// A report with the identity columns filled in.
-    pub fn blank_report(&self, started: OffsetDateTime) -> EndpointReport {
-        EndpointReport {
-            input_index: self.input_index,
-            target: self.target.to_string(),
-            host: self.host.as_ref().map(|h| h.to_string()),
-            ip: self.ip,
-            port: self.port,
-            mode: self.mode,
-            scanned_at: format_utc(started),
-            ..Default::default()
-        }
-    }
-}
-
-/// `2026-11-20T22:10:39Z`: UTC, whole seconds.
-pub fn format_utc(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
+pub use crate::endpoint::{format_utc, Endpoint};
 
 /// What the scheduler tells its caller while it runs.
 #[derive(Debug)]
@@ -128,34 +85,6 @@ impl Shard {
         }
         feed(&endpoint.port.to_be_bytes());
         hash % u64::from(self.count) == u64::from(self.index)
-    }
-}
-
-/// Caps new connections per second across the run (`--rate`).
-#[derive(Debug)]
-pub struct RateLimiter {
-    interval: Duration,
-    next: Mutex<Instant>,
-}
-
-impl RateLimiter {
-    pub fn per_second(rate: u32) -> Self {
-        Self {
-            interval: Duration::from_secs(1) / rate.max(1),
-            next: Mutex::new(Instant::now()),
-        }
-    }
-
-    /// Waits for this connection's turn.
-    pub async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
     }
 }
 
@@ -521,6 +450,8 @@ fn tokio_stream_from<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl Strea
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Mode;
+    use tokio::time::Instant;
 
     fn endpoint(ip: &str, port: u16) -> Endpoint {
         Endpoint {

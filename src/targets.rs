@@ -20,7 +20,7 @@ mod scanner;
 
 pub use scanner::InputFormat;
 
-use crate::report::Mode;
+use crate::model::Mode;
 use ipnet::IpNet;
 use std::fmt;
 use std::io::{self, BufRead, Read};

@@ -8,7 +8,7 @@
 //! say "no reply to AUTH TLS within 5s" rather than "timed out".
 
 use super::reply::{preview, Parsed, Reply, ReplyAssembler, ReplyError};
-use crate::report::Phase;
+use crate::model::Phase;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -22,7 +22,7 @@ use super::{explicit, implicit, Failure, ProbeContext};
 use crate::ftp::control::{humantime, FtpErrorKind};
 use crate::ftp::reply::starts_like_reply;
 use crate::ftp::{ControlConnection, Reply};
-use crate::report::{EndpointReport, Mode, ModeDetection, Phase, Status};
+use crate::model::{EndpointReport, Mode, ModeDetection, Phase, Status};
 use crate::tls::session::{EndpointTls, HandshakeError};
 use crate::tls::starts_like_tls_record as starts_like_tls;
 use rustls_pki_types::ServerName;

@@ -1,13 +1,14 @@
 //! Opening TCP connections politely: a per-host cap on connections in
 //! flight, a deadline on every connect, and typed failures.
 
-use crate::report::Status;
+use crate::model::Status;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Caps connections per IP address across the whole run. Servers such as
@@ -17,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Connector {
     per_host: usize,
     hosts: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
-    rate: Option<crate::scan::RateLimiter>,
+    rate: Option<RateLimiter>,
 }
 
 /// A connection and the per-host slot it occupies; the slot is released
@@ -43,7 +44,7 @@ pub struct ConnectFailure {
 }
 
 impl Connector {
-    pub fn new(per_host: usize, rate: Option<crate::scan::RateLimiter>) -> Self {
+    pub fn new(per_host: usize, rate: Option<RateLimiter>) -> Self {
         Self {
             per_host: per_host.max(1),
             hosts: Mutex::new(HashMap::new()),
@@ -165,3 +166,31 @@ impl tokio::io::AsyncWrite for HostConnection {
         std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
+/// Caps new connections per second across the run (`--rate`).
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn per_second(rate: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(1) / rate.max(1),
+            next: tokio::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for this connection's turn.
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+

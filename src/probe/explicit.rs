@@ -11,7 +11,7 @@ use super::session::{ftp_text_instead_of_tls, AuthReplies, Opener, PlainControl,
 use super::tap::Tap;
 use super::{check_greeting, read_features, Failure, ProbeContext};
 use crate::ftp::{ControlConnection, Reply};
-use crate::report::{EndpointReport, Phase, Status};
+use crate::model::{EndpointReport, Phase, Status};
 use crate::tls::session::EndpointTls;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;

@@ -9,7 +9,7 @@ use super::tap::Tap;
 use super::{check_greeting, read_features, Failure, ProbeContext};
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{parse_reply, ControlConnection, Parsed};
-use crate::report::{EndpointReport, Phase, Status};
+use crate::model::{EndpointReport, Phase, Status};
 use crate::tls::session::{EndpointTls, HandshakeError};
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;

@@ -13,11 +13,12 @@ pub mod posture;
 pub mod session;
 mod tap;
 pub mod transfer;
+pub mod versions;
 
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{ControlConnection, FtpError, Reply};
-use crate::report::{ClientCert, EndpointReport, Mode, Phase, Status};
-use crate::scan::Endpoint;
+use crate::model::{ClientCert, EndpointReport, Mode, Phase, Status};
+use crate::endpoint::Endpoint;
 use crate::tls::session::EndpointTls;
 use crate::ScanConfig;
 use connector::Connector;
@@ -98,7 +99,7 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             if !endpoint.detect_mode {
                 let _ = mode.set(endpoint.mode);
             }
-            let plan = |mode: Mode| crate::tls::versions::VersionPlan {
+            let plan = |mode: Mode| versions::VersionPlan {
                 opener: session::Opener::new(&ctx.connector, &ctx.config.timeouts),
                 addr,
                 mode,
@@ -141,7 +142,7 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                     return None;
                 }
                 let mode = *mode.get().unwrap_or(&endpoint.mode);
-                Some(crate::tls::versions::probe_versions(&plan(mode)).await)
+                Some(versions::probe_versions(&plan(mode)).await)
             };
             let (result, early_versions) = tokio::join!(main, early_versions);
             // From here on the mode is the one established (or guessed).
@@ -187,7 +188,7 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
                 match early_versions {
                     Some(done) => Some(done),
                     None if ctx.config.versions && did_tls => {
-                        Some(crate::tls::versions::probe_versions(&plan(mode)).await)
+                        Some(versions::probe_versions(&plan(mode)).await)
                     }
                     None => None,
                 }
@@ -419,7 +420,7 @@ pub fn record_session<S>(
     let (version, cipher) = crate::tls::session::session_facts(stream.get_ref().1);
     tls.mark_established();
     let signature_error = tls.signature_error();
-    report.tls = Some(crate::report::TlsSession {
+    report.tls = Some(crate::model::TlsSession {
         version,
         cipher,
         sni: match server_name {

@@ -20,7 +20,7 @@
 use super::connector::{Connector, HostConnection};
 use super::Failure;
 use crate::ftp::{parse_reply, ControlConnection, Parsed, Reply};
-use crate::report::{Mode, Phase, Status};
+use crate::model::{Mode, Phase, Status};
 use crate::Timeouts;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use super::posture::{
     Ccc, CleartextAfterAuth, CleartextLogin, DataTls, Login, PassivePort, Posture, ProtC, ProtP,
     TransferPath,
 };
-use crate::report::{EndpointReport, Mode, Status};
+use crate::model::{EndpointReport, Mode, Status};
 
 /// Judges the report's transfer path; `data` is whether the data checks
 /// ran (`--no-data` turns them off).

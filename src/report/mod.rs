@@ -1,4 +1,5 @@
-//! Reports: the per-endpoint struct and one module per output format.
+//! Reports: one module per output format (the per-endpoint struct they
+//! read is [`crate::model`]'s, re-exported here).
 //!
 //! Each sink reads finished [`EndpointReport`]s and writes them at once,
 //! flushed, so an interrupted run keeps every finished row.
@@ -8,13 +9,12 @@ pub mod escape;
 pub mod findings_csv;
 pub mod html;
 pub mod jsonl;
-mod model;
 pub mod prom;
 pub mod run_record;
 pub mod spool;
 pub mod table;
 
-pub use model::*;
+pub use crate::model::*;
 
 use std::io;
 

@@ -14,48 +14,14 @@ use super::trust::TrustStore;
 use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use x509_parser::oid_registry::{self, Oid};
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate, X509Name};
 use x509_parser::public_key::PublicKey;
 
-/// The leaf certificate as judged for one endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CertificateReport {
-    pub subject: String,
-    pub issuer: String,
-    /// DNS and IP subject alternative names, in certificate order.
-    pub sans: Vec<String>,
-    pub not_before: Option<String>,
-    pub not_after: Option<String>,
-    /// Whole days until not_after (negative when expired).
-    pub days_left: Option<i64>,
-    pub expired: bool,
-    pub not_yet_valid: bool,
-    pub self_signed: bool,
-    pub trusted: bool,
-    /// Why not trusted (`unknown issuer`, `expired`, ...), else `None`.
-    pub trust_error: Option<String>,
-    /// Name checked against the certificate: the hostname, else the IP.
-    pub name_checked: Option<String>,
-    pub name_match: Option<bool>,
-    /// `RSA-2048`, `EC-P256`, `Ed25519`, ...
-    pub key: String,
-    /// Key size in bits where meaningful.
-    pub key_bits: Option<u32>,
-    /// `sha256WithRSAEncryption`, `ecdsa-with-SHA256`, ...
-    pub signature: String,
-    /// Lowercase hex SHA-256 of the leaf's DER.
-    pub sha256: String,
-    /// How many certificates the server sent (leaf included).
-    pub chain_length: usize,
-    /// Which handshake the chain came from (`TLSv1.3 session`, `TLSv1.0 probe`).
-    pub source: String,
-    /// Set when the leaf could not be parsed at all.
-    pub parse_error: Option<String>,
-}
+pub use crate::model::tls::CertificateReport;
+
 
 /// Judges `chain` (leaf first) as presented for `name`.
 pub fn judge(

@@ -6,7 +6,6 @@ pub mod cert;
 pub mod raw;
 pub mod session;
 pub mod trust;
-pub mod versions;
 
 /// Whether a server's first bytes start a TLS record: a handshake (`0x16`)
 /// or an alert (`0x15`), with major version 3 when a second byte came.

@@ -25,7 +25,7 @@ async fn scan(addr: SocketAddr) -> (HashMap<String, String>, ftps_scan::Endpoint
 fn result<'a>(
     report: &'a ftps_scan::EndpointReport,
     version: &str,
-) -> &'a ftps_scan::tls::versions::VersionResult {
+) -> &'a ftps_scan::probe::versions::VersionResult {
     let v = report.versions.as_ref().unwrap();
     v.results.iter().find(|r| r.version == version).unwrap()
 }

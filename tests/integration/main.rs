@@ -7,6 +7,7 @@
 
 mod support;
 
+mod architecture;
 mod ciphers_cli;
 mod cli;
 mod default_facts;

@@ -8,7 +8,7 @@
 //! can negotiate ([`known_suites`]), in as many hellos as the size rules
 //! need ([`suite_groups`]).
 
-use crate::tls::raw::TlsVersionProbe;
+use crate::tls::raw::version::TlsVersionProbe;
 use serde::Serialize;
 use tls_parser::{
     TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite, TlsPRF,

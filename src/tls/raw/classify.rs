@@ -15,7 +15,7 @@ use crate::tls::raw::ciphers::{suite_name, FALLBACK_SCSV, RENEGOTIATION_SCSV, SS
 use crate::tls::raw::server_flight::{
     AlertInfo, Answer, DowngradeSentinel, Flight, ServerHelloInfo, Sslv2ServerHelloInfo,
 };
-use crate::tls::raw::{version_name, TlsVersionProbe};
+use crate::tls::raw::version::{version_name, TlsVersionProbe};
 use serde::Serialize;
 
 /// How one probe exchange ended. Variants other than `Flight` may still carry

@@ -23,7 +23,7 @@
 use crate::tls::raw::ciphers::{
     LEGACY_FULL, LEGACY_SHORT, SSLV2_CIPHER_SPECS, TLS12_FULL, TLS12_SHORT, TLS13,
 };
-use crate::tls::raw::TlsVersionProbe;
+use crate::tls::raw::version::TlsVersionProbe;
 use serde::Serialize;
 use std::net::IpAddr;
 

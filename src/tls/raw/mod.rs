@@ -24,7 +24,7 @@ pub mod classify;
 pub mod client_hello;
 pub mod probe;
 pub mod server_flight;
-mod version;
+pub mod version;
 
 pub use classify::{classify, Evidence, ProbeOutcome, Verdict, VersionVerdict};
 pub use client_hello::{BuildError, CipherList, ClientHello};
@@ -34,17 +34,3 @@ pub use probe::{
 };
 pub use server_flight::{Answer, Flight, FlightReader, FlightState};
 pub use version::{version_name, TlsVersionProbe};
-
-/// Serialises DER blobs as lowercase hex so JSON reports stay readable and
-/// compact instead of becoming arrays of numbers.
-pub(crate) fn serialize_der_list<S: serde::Serializer>(
-    certs: &[Vec<u8>],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    let mut seq = serializer.serialize_seq(Some(certs.len()))?;
-    for cert in certs {
-        seq.serialize_element(&hex::encode(cert))?;
-    }
-    seq.end()
-}

@@ -13,7 +13,7 @@ use crate::tls::raw::ciphers::{
 use crate::tls::raw::classify::{classify, ProbeOutcome, Verdict, VersionVerdict};
 use crate::tls::raw::client_hello::{self, CipherList, ClientHello};
 use crate::tls::raw::server_flight::{Answer, FlightReader, FlightState};
-use crate::tls::raw::TlsVersionProbe;
+use crate::tls::raw::version::TlsVersionProbe;
 use serde::Serialize;
 use std::future::Future;
 use std::io;
@@ -124,7 +124,7 @@ where
 /// answer ("rejected"), unlike other I/O errors.
 fn io_error_outcome(
     e: &io::Error,
-    partial: Option<crate::tls::raw::Flight>,
+    partial: Option<crate::tls::raw::server_flight::Flight>,
     bytes_received: usize,
 ) -> ProbeOutcome {
     match e.kind() {
@@ -237,7 +237,7 @@ pub struct VersionProbeReport {
     pub verdict: VersionVerdict,
     pub attempts: Vec<AttemptSummary>,
     /// DER chain from the deciding flight (TLS <= 1.2 and SSLv2 only).
-    #[serde(serialize_with = "crate::tls::raw::serialize_der_list")]
+    #[serde(serialize_with = "crate::tls::raw::server_flight::serialize_der_list")]
     pub certificates: Vec<Vec<u8>>,
 }
 

@@ -120,7 +120,7 @@ pub struct Flight {
     pub complete: bool,
     /// DER certificates from the Certificate message (leaf first), or the
     /// SSLv2 SERVER-HELLO certificate.
-    #[serde(serialize_with = "crate::tls::raw::serialize_der_list")]
+    #[serde(serialize_with = "serialize_der_list")]
     pub certificates: Vec<Vec<u8>>,
     pub server_hello_done: bool,
     /// Handshake message types in arrival order (bounded).
@@ -671,6 +671,20 @@ impl<'a> Cursor<'a> {
         let b = self.take(3)?;
         Some(b.iter().fold(0u32, |acc, x| (acc << 8) | u32::from(*x)))
     }
+}
+
+/// Serialises DER blobs as lowercase hex so JSON reports stay readable and
+/// compact instead of becoming arrays of numbers.
+pub(crate) fn serialize_der_list<S: serde::Serializer>(
+    certs: &[Vec<u8>],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = serializer.serialize_seq(Some(certs.len()))?;
+    for cert in certs {
+        seq.serialize_element(&hex::encode(cert))?;
+    }
+    seq.end()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Which protocol versions an endpoint accepts, SSLv2 to TLS 1.3, from raw
-//! ClientHello probes (see [`super::raw`]), and optionally which cipher
+//! ClientHello probes (see [`crate::tls::raw`]), and optionally which cipher
 //! suites per accepted version.
 //!
 //! Every probe is a fresh connection opened by the one session opener
@@ -9,105 +9,15 @@
 //! per-host cap holds across all probes, and the wait for a slot is not
 //! counted against a probe's deadlines.
 
-use super::raw::{self, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
+use crate::tls::raw::{self, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
 use crate::probe::connector::HostConnection;
 use crate::probe::session::{Opener, AUTH_RACE_PAUSE};
-use crate::report::Mode;
-use serde::{Deserialize, Serialize};
+use crate::model::Mode;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// One verdict per protocol version, with evidence.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VersionReport {
-    pub results: Vec<VersionResult>,
-    /// Endpoint-level anomalies (version intolerance, unoffered answers).
-    #[serde(default)]
-    pub anomalies: Vec<String>,
-    /// Versions whose first probe was answered with FTP text in clear (the
-    /// AUTH TLS race) and that were probed again with a pause after the 234.
-    #[serde(default)]
-    pub auth_tls_race: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VersionResult {
-    /// `SSLv2` ... `TLSv1.3`.
-    pub version: String,
-    /// `accepted`, `rejected`, `unknown`.
-    pub verdict: String,
-    pub reason: String,
-    /// What was seen: alert, version answered, downgrade sentinel, chosen
-    /// suite, HelloRetryRequest, anomalies (the prober's evidence, as JSON).
-    #[serde(default)]
-    pub evidence: serde_json::Value,
-    /// How many connections the verdict took (a timeout is retried once
-    /// with a short hello).
-    #[serde(default)]
-    pub attempts: usize,
-    /// Accepted suites by IANA name (only with cipher enumeration).
-    #[serde(default)]
-    pub accepted_ciphers: Vec<String>,
-    /// Accepted suites flagged weak (only with cipher enumeration).
-    #[serde(default)]
-    pub weak_ciphers: Vec<String>,
-    /// Why the weak ones are weak: `NAME: rc4, md5`.
-    #[serde(default)]
-    pub weak_reasons: Vec<String>,
-    /// Accepted suites without forward secrecy (static RSA, DH, ECDH key
-    /// exchange; only with cipher enumeration).
-    #[serde(default)]
-    pub no_fs_ciphers: Vec<String>,
-    /// Whether enumeration ran to the end: every suite known for the
-    /// version offered, each group to the server's refusal (false: stopped
-    /// early, see `cipher_enumeration_reason`).
-    #[serde(default)]
-    pub cipher_enumeration_complete: Option<bool>,
-    /// How the enumeration ended, with what it left unoffered when it
-    /// stopped early (only with cipher enumeration).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cipher_enumeration_reason: Option<String>,
-}
-
-impl VersionReport {
-    /// Accepted suites flagged weak, across versions, deduplicated.
-    pub fn weak_ciphers(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for name in self.results.iter().flat_map(|r| r.weak_ciphers.iter()) {
-            if !out.contains(name) {
-                out.push(name.clone());
-            }
-        }
-        out
-    }
-
-    /// Accepted suites without forward secrecy, across versions, deduplicated.
-    pub fn no_fs_ciphers(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for name in self.results.iter().flat_map(|r| r.no_fs_ciphers.iter()) {
-            if !out.contains(name) {
-                out.push(name.clone());
-            }
-        }
-        out
-    }
-
-    /// Names of the accepted versions, lowest first.
-    pub fn accepted(&self) -> impl Iterator<Item = &str> {
-        self.results
-            .iter()
-            .filter(|r| r.verdict == "accepted")
-            .map(|r| r.version.as_str())
-    }
-
-    pub fn verdict_of(&self, version: &str) -> Option<&str> {
-        self.results
-            .iter()
-            .find(|r| r.version == version)
-            .map(|r| r.verdict.as_str())
-    }
-}
+pub use crate::model::tls::{VersionReport, VersionResult};
 
 /// What the version step needs from the run.
 pub struct VersionPlan<'a> {

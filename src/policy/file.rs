@@ -19,7 +19,7 @@
 //!
 //! Every error names the file, the line and the key.
 
-use crate::policy::{catalog_entry, Exception, Policy, Severity};
+use super::{catalog_entry, Exception, Policy, Severity, TLS_VERSIONS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -61,8 +61,6 @@ struct RawException {
     expires: Option<Spanned<toml::value::Datetime>>,
 }
 
-/// Versions a `min_tls_version` may name, lowest first.
-pub const TLS_VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
 /// Parses policy text; `path` is only used in messages.
 pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {

@@ -4,91 +4,15 @@
 //! severity the policy may change, and a one-line detail. The verdict of an
 //! endpoint follows from its status and the severities of its findings.
 
-use crate::report::{EndpointReport, Mode, Status};
-use serde::{Deserialize, Serialize};
+use crate::model::{EndpointReport, Mode, Status};
 use std::collections::BTreeMap;
-use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+pub mod file;
 
-impl Severity {
-    /// Every severity, least severe first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
+/// Versions a `min_tls_version` may name, lowest first.
+pub const TLS_VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "info" => Ok(Severity::Info),
-            "low" => Ok(Severity::Low),
-            "medium" => Ok(Severity::Medium),
-            "high" => Ok(Severity::High),
-            "critical" => Ok(Severity::Critical),
-            other => Err(format!(
-                "unknown severity {other:?} (info, low, medium, high, critical)"
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    Warn,
-    Fail,
-    /// The endpoint could not be assessed (dead, timed out, not FTP...).
-    Error,
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Verdict::Pass => "pass",
-            Verdict::Warn => "warn",
-            Verdict::Fail => "fail",
-            Verdict::Error => "error",
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    pub id: String,
-    pub severity: Severity,
-    pub detail: String,
-}
+pub use crate::model::judgement::{Finding, Severity, Verdict};
 
 /// A finding the scanner knows: id, default severity, what it means, and
 /// the standard behind it. The README's finding table is this list.
@@ -256,7 +180,7 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
     if let Some(v) = &r.versions {
         let accepted = |name: &str| v.verdict_of(name) == Some("accepted");
         let rejected = |name: &str| v.verdict_of(name) == Some("rejected");
-        let floor = crate::policy_file::TLS_VERSIONS
+        let floor = TLS_VERSIONS
             .iter()
             .position(|v| *v == policy.min_tls_version)
             .unwrap_or(2);
@@ -267,7 +191,7 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
             ("TLSv1.1", "tls1.1-accepted"),
             ("TLSv1.2", "tls1.2-accepted"),
         ] {
-            let below_floor = crate::policy_file::TLS_VERSIONS
+            let below_floor = TLS_VERSIONS
                 .iter()
                 .position(|v| *v == name)
                 .is_none_or(|i| i < floor);
@@ -463,9 +387,9 @@ mod tests {
     use crate::probe::posture::{
         Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, Posture, ProtC,
     };
-    use crate::report::Phase;
+    use crate::model::Phase;
     use crate::tls::cert::CertificateReport;
-    use crate::tls::versions::{VersionReport, VersionResult};
+    use crate::model::tls::{VersionReport, VersionResult};
 
     /// An `ok` endpoint with a sound certificate and posture: no findings.
     fn clean() -> EndpointReport {
@@ -552,7 +476,7 @@ mod tests {
             }),
             ("implicit-not-ftp", |r| {
                 r.status = Status::NotFtp;
-                r.mode = crate::report::Mode::Implicit;
+                r.mode = crate::model::Mode::Implicit;
                 r.failed_phase = Some(Phase::GreetingAfterTls);
             }),
             ("sslv2-accepted", |r| version(r, "SSLv2", "accepted")),

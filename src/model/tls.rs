@@ -1,0 +1,132 @@
+//! The TLS facts: the certificate judgement and the protocol versions
+//! (and cipher suites) an endpoint accepts.
+
+use serde::{Deserialize, Serialize};
+
+/// The leaf certificate as judged for one endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CertificateReport {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS and IP subject alternative names, in certificate order.
+    pub sans: Vec<String>,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    /// Whole days until not_after (negative when expired).
+    pub days_left: Option<i64>,
+    pub expired: bool,
+    pub not_yet_valid: bool,
+    pub self_signed: bool,
+    pub trusted: bool,
+    /// Why not trusted (`unknown issuer`, `expired`, ...), else `None`.
+    pub trust_error: Option<String>,
+    /// Name checked against the certificate: the hostname, else the IP.
+    pub name_checked: Option<String>,
+    pub name_match: Option<bool>,
+    /// `RSA-2048`, `EC-P256`, `Ed25519`, ...
+    pub key: String,
+    /// Key size in bits where meaningful.
+    pub key_bits: Option<u32>,
+    /// `sha256WithRSAEncryption`, `ecdsa-with-SHA256`, ...
+    pub signature: String,
+    /// Lowercase hex SHA-256 of the leaf's DER.
+    pub sha256: String,
+    /// How many certificates the server sent (leaf included).
+    pub chain_length: usize,
+    /// Which handshake the chain came from (`TLSv1.3 session`, `TLSv1.0 probe`).
+    pub source: String,
+    /// Set when the leaf could not be parsed at all.
+    pub parse_error: Option<String>,
+}
+
+/// One verdict per protocol version, with evidence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionReport {
+    pub results: Vec<VersionResult>,
+    /// Endpoint-level anomalies (version intolerance, unoffered answers).
+    #[serde(default)]
+    pub anomalies: Vec<String>,
+    /// Versions whose first probe was answered with FTP text in clear (the
+    /// AUTH TLS race) and that were probed again with a pause after the 234.
+    #[serde(default)]
+    pub auth_tls_race: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionResult {
+    /// `SSLv2` ... `TLSv1.3`.
+    pub version: String,
+    /// `accepted`, `rejected`, `unknown`.
+    pub verdict: String,
+    pub reason: String,
+    /// What was seen: alert, version answered, downgrade sentinel, chosen
+    /// suite, HelloRetryRequest, anomalies (the prober's evidence, as JSON).
+    #[serde(default)]
+    pub evidence: serde_json::Value,
+    /// How many connections the verdict took (a timeout is retried once
+    /// with a short hello).
+    #[serde(default)]
+    pub attempts: usize,
+    /// Accepted suites by IANA name (only with cipher enumeration).
+    #[serde(default)]
+    pub accepted_ciphers: Vec<String>,
+    /// Accepted suites flagged weak (only with cipher enumeration).
+    #[serde(default)]
+    pub weak_ciphers: Vec<String>,
+    /// Why the weak ones are weak: `NAME: rc4, md5`.
+    #[serde(default)]
+    pub weak_reasons: Vec<String>,
+    /// Accepted suites without forward secrecy (static RSA, DH, ECDH key
+    /// exchange; only with cipher enumeration).
+    #[serde(default)]
+    pub no_fs_ciphers: Vec<String>,
+    /// Whether enumeration ran to the end: every suite known for the
+    /// version offered, each group to the server's refusal (false: stopped
+    /// early, see `cipher_enumeration_reason`).
+    #[serde(default)]
+    pub cipher_enumeration_complete: Option<bool>,
+    /// How the enumeration ended, with what it left unoffered when it
+    /// stopped early (only with cipher enumeration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher_enumeration_reason: Option<String>,
+}
+
+impl VersionReport {
+    /// Accepted suites flagged weak, across versions, deduplicated.
+    pub fn weak_ciphers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self.results.iter().flat_map(|r| r.weak_ciphers.iter()) {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
+    /// Accepted suites without forward secrecy, across versions, deduplicated.
+    pub fn no_fs_ciphers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self.results.iter().flat_map(|r| r.no_fs_ciphers.iter()) {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
+    /// Names of the accepted versions, lowest first.
+    pub fn accepted(&self) -> impl Iterator<Item = &str> {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == "accepted")
+            .map(|r| r.version.as_str())
+    }
+
+    pub fn verdict_of(&self, version: &str) -> Option<&str> {
+        self.results
+            .iter()
+            .find(|r| r.version == version)
+            .map(|r| r.verdict.as_str())
+    }
+}
+
