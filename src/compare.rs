@@ -2,8 +2,8 @@
 //! between two earlier reports, CSV or JSON Lines, and whether anything got
 //! worse (so a cron job can mail only on change).
 
-use crate::report::csv::col;
 use crate::model::EndpointReport;
+use crate::report::csv::col;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -49,4 +49,3 @@ pub fn format_utc(t: OffsetDateTime) -> String {
         .format(&Rfc3339)
         .unwrap_or_default()
 }
-

@@ -6,9 +6,9 @@
 //! probed with bounded concurrency; each probe runs in its own task so that
 //! even a panic becomes that endpoint's row rather than the end of the run.
 
+use crate::model::{EndpointReport, ModeRule, Phase, Status};
 use crate::probe::connector::{Connector, RateLimiter};
 use crate::probe::{probe_endpoint, ProbeContext};
-use crate::model::{EndpointReport, ModeRule, Phase, Status};
 use crate::targets::{HostSpec, TargetError, TargetSpec};
 use crate::ScanConfig;
 use futures::stream::{self, Stream, StreamExt};

@@ -43,4 +43,3 @@ pub struct Finding {
     pub severity: Severity,
     pub detail: String,
 }
-

@@ -45,7 +45,7 @@ pub struct VersionReport {
     pub results: Vec<VersionResult>,
     /// Endpoint-level anomalies (version intolerance, unoffered answers).
     #[serde(default)]
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<VersionAnomaly>,
     /// Versions whose first probe was answered with FTP text in clear (the
     /// AUTH TLS race) and that were probed again with a pause after the 234.
     #[serde(default)]
@@ -130,3 +130,92 @@ impl VersionReport {
     }
 }
 
+/// An anomaly of the version probes. Typed, so the policy tells them apart
+/// by kind; in the report each is the one line it reads as (the JSON keeps
+/// strings, and reading a report back parses them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionAnomaly {
+    /// A probe of a version above the lowest accepted one was answered by
+    /// a silent close: a server that cannot negotiate down, which breaks
+    /// clients offering a newer version than it knows.
+    Intolerance { probe: String, accepted: String },
+    /// What one version's probe, or its cipher enumeration, showed (a
+    /// version or suite that was not offered, ...), with the version first.
+    Probe(String),
+}
+
+const INTOLERANCE: (&str, &str, &str) = (
+    "version intolerance: ",
+    " probe answered by a silent close while ",
+    " is accepted",
+);
+
+impl std::fmt::Display for VersionAnomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VersionAnomaly::Intolerance { probe, accepted } => {
+                let (start, middle, end) = INTOLERANCE;
+                write!(f, "{start}{probe}{middle}{accepted}{end}")
+            }
+            VersionAnomaly::Probe(text) => f.write_str(text),
+        }
+    }
+}
+
+impl VersionAnomaly {
+    /// The anomaly a report line stands for.
+    pub fn parse(line: &str) -> VersionAnomaly {
+        let (start, middle, end) = INTOLERANCE;
+        line.strip_prefix(start)
+            .and_then(|rest| rest.strip_suffix(end))
+            .and_then(|rest| rest.split_once(middle))
+            .map(|(probe, accepted)| VersionAnomaly::Intolerance {
+                probe: probe.to_string(),
+                accepted: accepted.to_string(),
+            })
+            .unwrap_or_else(|| VersionAnomaly::Probe(line.to_string()))
+    }
+}
+
+impl Serialize for VersionAnomaly {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionAnomaly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|line| VersionAnomaly::parse(&line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VersionAnomaly;
+
+    #[test]
+    fn anomalies_read_back_as_they_were_written() {
+        for anomaly in [
+            VersionAnomaly::Intolerance {
+                probe: "TLSv1.3".into(),
+                accepted: "TLSv1.0".into(),
+            },
+            VersionAnomaly::Probe("TLSv1.2: chosen suite was not offered".into()),
+        ] {
+            let json = serde_json::to_string(&anomaly).unwrap();
+            assert_eq!(json, format!("\"{anomaly}\""));
+            assert_eq!(
+                serde_json::from_str::<VersionAnomaly>(&json).unwrap(),
+                anomaly
+            );
+        }
+        assert_eq!(
+            VersionAnomaly::Intolerance {
+                probe: "TLSv1.3".into(),
+                accepted: "TLSv1.2".into()
+            }
+            .to_string(),
+            "version intolerance: TLSv1.3 probe answered by a silent close while TLSv1.2 is accepted"
+        );
+    }
+}

@@ -61,7 +61,6 @@ struct RawException {
     expires: Option<Spanned<toml::value::Datetime>>,
 }
 
-
 /// Parses policy text; `path` is only used in messages.
 pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
     let line_of = |offset: usize| {

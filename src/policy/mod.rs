@@ -4,6 +4,7 @@
 //! severity the policy may change, and a one-line detail. The verdict of an
 //! endpoint follows from its status and the severities of its findings.
 
+use crate::model::tls::VersionAnomaly;
 use crate::model::{EndpointReport, Mode, Status};
 use std::collections::BTreeMap;
 
@@ -211,11 +212,11 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
             out.push(("no-forward-secrecy", no_fs.join(";")));
         }
         for anomaly in &v.anomalies {
-            if anomaly.starts_with("version intolerance") {
-                out.push(("tls-version-intolerance", anomaly.clone()));
-            } else {
-                out.push(("tls-anomaly", anomaly.clone()));
-            }
+            let id = match anomaly {
+                VersionAnomaly::Intolerance { .. } => "tls-version-intolerance",
+                VersionAnomaly::Probe(_) => "tls-anomaly",
+            };
+            out.push((id, anomaly.to_string()));
         }
     }
     if let Some(c) = &r.certificate {
@@ -384,12 +385,12 @@ fn reply_or(reply: &Option<crate::ftp::Reply>, reason: &Option<String>) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::tls::{VersionReport, VersionResult};
+    use crate::model::Phase;
     use crate::probe::posture::{
         Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, Posture, ProtC,
     };
-    use crate::model::Phase;
     use crate::tls::cert::CertificateReport;
-    use crate::model::tls::{VersionReport, VersionResult};
 
     /// An `ok` endpoint with a sound certificate and posture: no findings.
     fn clean() -> EndpointReport {
@@ -496,15 +497,17 @@ mod tests {
             }),
             ("tls-version-intolerance", |r| {
                 if let Some(v) = r.versions.as_mut() {
-                    v.anomalies.push(
-                        "version intolerance: TLSv1.3 probe answered by a silent close".into(),
-                    );
+                    v.anomalies.push(VersionAnomaly::Intolerance {
+                        probe: "TLSv1.3".into(),
+                        accepted: "TLSv1.2".into(),
+                    });
                 }
             }),
             ("tls-anomaly", |r| {
                 if let Some(v) = r.versions.as_mut() {
-                    v.anomalies
-                        .push("TLSv1.2: chosen suite was not offered".into());
+                    v.anomalies.push(VersionAnomaly::Probe(
+                        "TLSv1.2: chosen suite was not offered".into(),
+                    ));
                 }
             }),
             ("cert-expired", |r| {

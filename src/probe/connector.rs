@@ -8,8 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// Caps connections per IP address across the whole run. Servers such as
 /// vsftpd and Pure-FTPd limit connections per client address and answer
@@ -193,4 +193,3 @@ impl RateLimiter {
         tokio::time::sleep_until(slot).await;
     }
 }
-

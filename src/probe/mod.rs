@@ -15,10 +15,10 @@ mod tap;
 pub mod transfer;
 pub mod versions;
 
+use crate::endpoint::Endpoint;
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{ControlConnection, FtpError, Reply};
 use crate::model::{ClientCert, EndpointReport, Mode, Phase, Status};
-use crate::endpoint::Endpoint;
 use crate::tls::session::EndpointTls;
 use crate::ScanConfig;
 use connector::Connector;

@@ -9,15 +9,15 @@
 //! per-host cap holds across all probes, and the wait for a slot is not
 //! counted against a probe's deadlines.
 
-use crate::tls::raw::{self, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
+use crate::model::Mode;
 use crate::probe::connector::HostConnection;
 use crate::probe::session::{Opener, AUTH_RACE_PAUSE};
-use crate::model::Mode;
+use crate::tls::raw::{self, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use crate::model::tls::{VersionReport, VersionResult};
+pub use crate::model::tls::{VersionAnomaly, VersionReport, VersionResult};
 
 /// What the version step needs from the run.
 pub struct VersionPlan<'a> {
@@ -101,7 +101,9 @@ pub async fn probe_versions(
             ..Default::default()
         };
         for anomaly in &verdict.evidence.anomalies {
-            report.anomalies.push(format!("{version}: {anomaly}"));
+            report
+                .anomalies
+                .push(VersionAnomaly::Probe(format!("{version}: {anomaly}")));
         }
         if let Some(e) = enumeration {
             for suite in &e.accepted {
@@ -133,9 +135,9 @@ pub async fn probe_versions(
             result.cipher_enumeration_complete = Some(e.complete);
             result.cipher_enumeration_reason = Some(e.stop_reason.clone());
             for anomaly in &e.anomalies {
-                report
-                    .anomalies
-                    .push(format!("{version} cipher enumeration: {anomaly}"));
+                report.anomalies.push(VersionAnomaly::Probe(format!(
+                    "{version} cipher enumeration: {anomaly}"
+                )));
             }
         }
         if verdict.verdict == RawVerdict::Accepted
@@ -168,7 +170,7 @@ type Outcome = (
 /// alert, no ServerHello) while a lower one is accepted. A correct server
 /// answers a version it does not speak with an alert or a lower
 /// ServerHello.
-fn intolerance(outcomes: &[Outcome]) -> Vec<String> {
+fn intolerance(outcomes: &[Outcome]) -> Vec<VersionAnomaly> {
     let lowest_accepted = outcomes
         .iter()
         .filter(|(v, p, _)| {
@@ -187,7 +189,10 @@ fn intolerance(outcomes: &[Outcome]) -> Vec<String> {
                 && matches!(p.verdict.evidence.outcome.as_str(), "closed" | "reset")
                 && p.verdict.evidence.bytes_received == 0
         })
-        .map(|(v, _, _)| format!("version intolerance: {v} probe answered by a silent close while {accepted} is accepted"))
+        .map(|(v, _, _)| VersionAnomaly::Intolerance {
+            probe: v.to_string(),
+            accepted: accepted.to_string(),
+        })
         .collect()
 }
 

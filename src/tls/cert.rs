@@ -22,7 +22,6 @@ use x509_parser::public_key::PublicKey;
 
 pub use crate::model::tls::CertificateReport;
 
-
 /// Judges `chain` (leaf first) as presented for `name`.
 pub fn judge(
     chain: &[CertificateDer<'_>],

@@ -26,7 +26,10 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
             if path.extension().is_none_or(|e| e != "rs") {
                 continue;
             }
-            let rel = path.strip_prefix(src).expect("under src").with_extension("");
+            let rel = path
+                .strip_prefix(src)
+                .expect("under src")
+                .with_extension("");
             let mut parts: Vec<String> = rel
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().to_string())
@@ -213,7 +216,11 @@ fn the_module_graph_has_no_cycle() {
         .flatten()
         .map(|m| format!("{m} -> {:?}", edges[m]))
         .collect();
-    assert!(found.is_empty(), "import cycles {found:?}\n{}", explain.join("\n"));
+    assert!(
+        found.is_empty(),
+        "import cycles {found:?}\n{}",
+        explain.join("\n")
+    );
     // The vocabulary is the bottom layer: it uses no module but the
     // FTP reply type (a leaf parser) and its own.
     let model_uses: BTreeSet<&String> = edges
