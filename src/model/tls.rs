@@ -130,6 +130,19 @@ impl VersionReport {
     }
 }
 
+impl CertificateReport {
+    /// Whether the chain is untrusted for a reason beyond its dates: one
+    /// untrusted only because it expired (or is not yet valid) is reported
+    /// as that, by the findings and the table alike, not also as untrusted.
+    pub fn untrusted_beyond_dates(&self) -> bool {
+        !self.trusted
+            && !matches!(
+                self.trust_error.as_deref(),
+                Some("expired" | "not yet valid")
+            )
+    }
+}
+
 /// An anomaly of the version probes. Typed, so the policy tells them apart
 /// by kind; in the report each is the one line it reads as (the JSON keeps
 /// strings, and reading a report back parses them).

@@ -252,8 +252,7 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         }
         // Expiry and not-yet-valid have findings of their own; untrusted is
         // for chains that fail for another reason.
-        let dated_only = matches!(c.trust_error.as_deref(), Some("expired" | "not yet valid"));
-        if !c.trusted && !c.self_signed && !dated_only {
+        if c.untrusted_beyond_dates() && !c.self_signed {
             out.push(("cert-untrusted", c.trust_error.clone().unwrap_or_default()));
         }
         if c.name_match == Some(false) {

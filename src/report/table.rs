@@ -243,12 +243,11 @@ pub fn certificate_summary(r: &EndpointReport) -> String {
     if c.not_yet_valid {
         problems.push("not-yet-valid".to_string());
     }
-    // As in the findings: a chain untrusted only because of its dates is
-    // shown as expired / not-yet-valid, not also as untrusted.
-    let dated_only = matches!(c.trust_error.as_deref(), Some("expired" | "not yet valid"));
+    // The findings' judgement: a chain untrusted only because of its
+    // dates shows as expired / not-yet-valid, not also as untrusted.
     if c.self_signed {
         problems.push("self-signed".to_string());
-    } else if !c.trusted && !dated_only {
+    } else if c.untrusted_beyond_dates() {
         problems.push("untrusted".to_string());
     }
     if c.name_match == Some(false) {
