@@ -4,7 +4,8 @@
 //! severity the policy may change, and a one-line detail. The verdict of an
 //! endpoint follows from its status and the severities of its findings.
 
-use crate::model::tls::VersionAnomaly;
+use crate::model::posture::Posture;
+use crate::model::tls::{CertificateReport, VersionAnomaly, VersionReport};
 use crate::model::{EndpointReport, Mode, Status};
 use std::collections::BTreeMap;
 
@@ -163,8 +164,26 @@ pub fn findings_verdict(findings: &[Finding]) -> Verdict {
 }
 
 /// Every finding the facts of `report` raise, before policy filtering.
+/// Every finding the facts show, before the policy's exceptions: one
+/// function per fact family, in the report's order.
 fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, String)> {
     let mut out: Vec<(&'static str, String)> = Vec::new();
+    status_findings(r, &mut out);
+    if let Some(v) = &r.versions {
+        version_findings(v, policy, &mut out);
+    }
+    if let Some(c) = &r.certificate {
+        certificate_findings(c, policy, &mut out);
+    }
+    if let Some(p) = &r.posture {
+        posture_findings(p, &mut out);
+    }
+    feat_findings(r, &mut out);
+    out
+}
+
+/// Findings of the endpoint's outcome itself (no TLS, failed handshake...).
+fn status_findings(r: &EndpointReport, out: &mut Vec<(&'static str, String)>) {
     match r.status {
         Status::NoTls => out.push(("ftp-no-tls", r.error.clone().unwrap_or_default())),
         Status::TlsFailed => {
@@ -178,188 +197,201 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
         }
         _ => {}
     }
-    if let Some(v) = &r.versions {
-        let accepted = |name: &str| v.verdict_of(name) == Some("accepted");
-        let rejected = |name: &str| v.verdict_of(name) == Some("rejected");
-        let floor = TLS_VERSIONS
+}
+
+/// Protocol versions, cipher suites and the probes' anomalies.
+fn version_findings(v: &VersionReport, policy: &Policy, out: &mut Vec<(&'static str, String)>) {
+    let accepted = |name: &str| v.verdict_of(name) == Some("accepted");
+    let rejected = |name: &str| v.verdict_of(name) == Some("rejected");
+    let floor = TLS_VERSIONS
+        .iter()
+        .position(|v| *v == policy.min_tls_version)
+        .unwrap_or(2);
+    for (name, id) in [
+        ("SSLv2", "sslv2-accepted"),
+        ("SSLv3", "sslv3-accepted"),
+        ("TLSv1.0", "tls1.0-accepted"),
+        ("TLSv1.1", "tls1.1-accepted"),
+        ("TLSv1.2", "tls1.2-accepted"),
+    ] {
+        let below_floor = TLS_VERSIONS
             .iter()
-            .position(|v| *v == policy.min_tls_version)
-            .unwrap_or(2);
-        for (name, id) in [
-            ("SSLv2", "sslv2-accepted"),
-            ("SSLv3", "sslv3-accepted"),
-            ("TLSv1.0", "tls1.0-accepted"),
-            ("TLSv1.1", "tls1.1-accepted"),
-            ("TLSv1.2", "tls1.2-accepted"),
-        ] {
-            let below_floor = TLS_VERSIONS
-                .iter()
-                .position(|v| *v == name)
-                .is_none_or(|i| i < floor);
-            if accepted(name) && below_floor {
-                out.push((id, format!("{name} accepted")));
-            }
-        }
-        if rejected("TLSv1.2") {
-            out.push(("tls1.2-not-offered", "TLSv1.2 rejected".into()));
-        }
-        let weak = v.weak_ciphers();
-        if !weak.is_empty() {
-            out.push(("weak-cipher-accepted", weak.join(";")));
-        }
-        let no_fs = v.no_fs_ciphers();
-        if !no_fs.is_empty() {
-            out.push(("no-forward-secrecy", no_fs.join(";")));
-        }
-        for anomaly in &v.anomalies {
-            let id = match anomaly {
-                VersionAnomaly::Intolerance { .. } => "tls-version-intolerance",
-                VersionAnomaly::Probe(_) => "tls-anomaly",
-            };
-            out.push((id, anomaly.to_string()));
+            .position(|v| *v == name)
+            .is_none_or(|i| i < floor);
+        if accepted(name) && below_floor {
+            out.push((id, format!("{name} accepted")));
         }
     }
-    if let Some(c) = &r.certificate {
-        if c.parse_error.is_none() {
-            let days = c.days_left.unwrap_or_default();
-            if c.expired {
-                out.push(("cert-expired", format!("expired {} days ago", -days)));
-            } else if days < policy.expiry_warn_days {
-                out.push(("cert-expiring-soon", format!("{days} days left")));
-            }
-            if c.not_yet_valid {
-                out.push((
-                    "cert-not-yet-valid",
-                    format!("valid from {}", c.not_before.clone().unwrap_or_default()),
-                ));
-            }
-            if c.self_signed {
-                out.push(("cert-self-signed", c.subject.clone()));
-            }
-            let weak_key = match (c.key.split('-').next(), c.key_bits) {
-                (Some("RSA"), Some(bits)) => bits < 2048,
-                (Some("EC"), Some(bits)) => bits < 256,
-                (Some("DSA"), _) => true,
-                _ => false,
-            };
-            if weak_key {
-                out.push(("cert-weak-key", c.key.clone()));
-            }
-            let sig = c.signature.to_ascii_lowercase();
-            if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
-                out.push(("cert-weak-signature", c.signature.clone()));
-            }
+    if rejected("TLSv1.2") {
+        out.push(("tls1.2-not-offered", "TLSv1.2 rejected".into()));
+    }
+    let weak = v.weak_ciphers();
+    if !weak.is_empty() {
+        out.push(("weak-cipher-accepted", weak.join(";")));
+    }
+    let no_fs = v.no_fs_ciphers();
+    if !no_fs.is_empty() {
+        out.push(("no-forward-secrecy", no_fs.join(";")));
+    }
+    for anomaly in &v.anomalies {
+        let id = match anomaly {
+            VersionAnomaly::Intolerance { .. } => "tls-version-intolerance",
+            VersionAnomaly::Probe(_) => "tls-anomaly",
+        };
+        out.push((id, anomaly.to_string()));
+    }
+}
+
+/// The certificate: dates, self-signature, key, signature, trust, name.
+fn certificate_findings(
+    c: &CertificateReport,
+    policy: &Policy,
+    out: &mut Vec<(&'static str, String)>,
+) {
+    if c.parse_error.is_none() {
+        let days = c.days_left.unwrap_or_default();
+        if c.expired {
+            out.push(("cert-expired", format!("expired {} days ago", -days)));
+        } else if days < policy.expiry_warn_days {
+            out.push(("cert-expiring-soon", format!("{days} days left")));
         }
-        // Expiry and not-yet-valid have findings of their own; untrusted is
-        // for chains that fail for another reason.
-        if c.untrusted_beyond_dates() && !c.self_signed {
-            out.push(("cert-untrusted", c.trust_error.clone().unwrap_or_default()));
-        }
-        if c.name_match == Some(false) {
+        if c.not_yet_valid {
             out.push((
-                "cert-name-mismatch",
-                format!(
-                    "not valid for {}",
-                    c.name_checked.clone().unwrap_or_default()
-                ),
+                "cert-not-yet-valid",
+                format!("valid from {}", c.not_before.clone().unwrap_or_default()),
             ));
         }
-    }
-    if let Some(p) = &r.posture {
-        use crate::probe::posture::{
-            Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, ProtC,
+        if c.self_signed {
+            out.push(("cert-self-signed", c.subject.clone()));
+        }
+        let weak_key = match (c.key.split('-').next(), c.key_bits) {
+            (Some("RSA"), Some(bits)) => bits < 2048,
+            (Some("EC"), Some(bits)) => bits < 256,
+            (Some("DSA"), _) => true,
+            _ => false,
         };
-        if p.cleartext_login == Some(CleartextLogin::Allowed) {
-            out.push((
-                "cleartext-login-allowed",
-                p.cleartext_login_reply
+        if weak_key {
+            out.push(("cert-weak-key", c.key.clone()));
+        }
+        let sig = c.signature.to_ascii_lowercase();
+        if sig.contains("sha1") || sig.contains("md5") || sig.contains("md2") {
+            out.push(("cert-weak-signature", c.signature.clone()));
+        }
+    }
+    // Expiry and not-yet-valid have findings of their own; untrusted is
+    // for chains that fail for another reason.
+    if c.untrusted_beyond_dates() && !c.self_signed {
+        out.push(("cert-untrusted", c.trust_error.clone().unwrap_or_default()));
+    }
+    if c.name_match == Some(false) {
+        out.push((
+            "cert-name-mismatch",
+            format!(
+                "not valid for {}",
+                c.name_checked.clone().unwrap_or_default()
+            ),
+        ));
+    }
+}
+
+/// The FTP posture: cleartext ways, passive mode, the data channel, bounce, CCC.
+fn posture_findings(p: &Posture, out: &mut Vec<(&'static str, String)>) {
+    use crate::probe::posture::{
+        Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, ProtC,
+    };
+    if p.cleartext_login == Some(CleartextLogin::Allowed) {
+        out.push((
+            "cleartext-login-allowed",
+            p.cleartext_login_reply
+                .as_ref()
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+        ));
+    }
+    if p.prot_c == Some(ProtC::Accepted) {
+        out.push((
+            "cleartext-data-allowed",
+            format!(
+                "a cleartext transfer completed after PROT C ({})",
+                p.prot_c_transfer_reply
                     .as_ref()
                     .map(|x| x.to_string())
-                    .unwrap_or_default(),
-            ));
-        }
-        if p.prot_c == Some(ProtC::Accepted) {
-            out.push((
-                "cleartext-data-allowed",
-                format!(
-                    "a cleartext transfer completed after PROT C ({})",
-                    p.prot_c_transfer_reply
-                        .as_ref()
-                        .map(|x| x.to_string())
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-        if p.pasv_unspecified_address == Some(true) {
-            out.push(("pasv-unspecified-address", "PASV advertised 0.0.0.0".into()));
-        } else if p.pasv_private_address == Some(true) {
-            out.push((
-                "pasv-private-address",
-                p.pasv_address.clone().unwrap_or_default(),
-            ));
-        } else if p.pasv_address_mismatch == Some(true) {
-            out.push((
-                "pasv-address-mismatch",
-                p.pasv_address.clone().unwrap_or_default(),
-            ));
-        }
-        if let Some(
-            reach @ (PassivePort::Refused | PassivePort::Timeout | PassivePort::Unreachable),
-        ) = p.passive_port
-        {
-            out.push((
-                "passive-port-unreachable",
-                format!(
-                    "port {} {}",
-                    p.pasv_port
-                        .or(p.epsv_port)
-                        .map(|x| x.to_string())
-                        .unwrap_or_default(),
-                    reach
-                ),
-            ));
-        }
-        if p.data_tls_reuse_required == Some(true) {
-            out.push((
-                "data-tls-reuse-required",
-                p.data_tls_fresh_reply.clone().unwrap_or_default(),
-            ));
-        }
-        if p.data_tls == Some(DataTls::Failed) {
-            out.push((
-                "data-tls-failed",
-                p.data_tls_reply.clone().unwrap_or_default(),
-            ));
-        }
-        if p.cleartext_after_auth == Some(CleartextAfterAuth::Accepted) {
-            out.push((
-                "cleartext-after-auth",
-                reply_or(
-                    &p.cleartext_after_auth_reply,
-                    &p.cleartext_after_auth_reason,
-                ),
-            ));
-        }
-        if p.ftp_bounce == Some(FtpBounce::Accepted) {
-            let accepted: Vec<String> = [&p.ftp_bounce_port_reply, &p.ftp_bounce_eprt_reply]
-                .into_iter()
-                .flatten()
-                .filter(|x| x.class() == 2)
-                .map(|x| x.to_string())
-                .collect();
-            out.push((
-                "ftp-bounce",
-                format!(
-                    "{} accepted: {}",
-                    p.ftp_bounce_address.clone().unwrap_or_default(),
-                    accepted.join("; ")
-                ),
-            ));
-        }
-        if p.ccc == Some(Ccc::Accepted) {
-            out.push(("ccc-accepted", reply_or(&p.ccc_reply, &p.ccc_reason)));
-        }
+                    .unwrap_or_default()
+            ),
+        ));
     }
+    if p.pasv_unspecified_address == Some(true) {
+        out.push(("pasv-unspecified-address", "PASV advertised 0.0.0.0".into()));
+    } else if p.pasv_private_address == Some(true) {
+        out.push((
+            "pasv-private-address",
+            p.pasv_address.clone().unwrap_or_default(),
+        ));
+    } else if p.pasv_address_mismatch == Some(true) {
+        out.push((
+            "pasv-address-mismatch",
+            p.pasv_address.clone().unwrap_or_default(),
+        ));
+    }
+    if let Some(reach @ (PassivePort::Refused | PassivePort::Timeout | PassivePort::Unreachable)) =
+        p.passive_port
+    {
+        out.push((
+            "passive-port-unreachable",
+            format!(
+                "port {} {}",
+                p.pasv_port
+                    .or(p.epsv_port)
+                    .map(|x| x.to_string())
+                    .unwrap_or_default(),
+                reach
+            ),
+        ));
+    }
+    if p.data_tls_reuse_required == Some(true) {
+        out.push((
+            "data-tls-reuse-required",
+            p.data_tls_fresh_reply.clone().unwrap_or_default(),
+        ));
+    }
+    if p.data_tls == Some(DataTls::Failed) {
+        out.push((
+            "data-tls-failed",
+            p.data_tls_reply.clone().unwrap_or_default(),
+        ));
+    }
+    if p.cleartext_after_auth == Some(CleartextAfterAuth::Accepted) {
+        out.push((
+            "cleartext-after-auth",
+            reply_or(
+                &p.cleartext_after_auth_reply,
+                &p.cleartext_after_auth_reason,
+            ),
+        ));
+    }
+    if p.ftp_bounce == Some(FtpBounce::Accepted) {
+        let accepted: Vec<String> = [&p.ftp_bounce_port_reply, &p.ftp_bounce_eprt_reply]
+            .into_iter()
+            .flatten()
+            .filter(|x| x.class() == 2)
+            .map(|x| x.to_string())
+            .collect();
+        out.push((
+            "ftp-bounce",
+            format!(
+                "{} accepted: {}",
+                p.ftp_bounce_address.clone().unwrap_or_default(),
+                accepted.join("; ")
+            ),
+        ));
+    }
+    if p.ccc == Some(Ccc::Accepted) {
+        out.push(("ccc-accepted", reply_or(&p.ccc_reply, &p.ccc_reason)));
+    }
+}
+
+/// What FEAT says against what the server does.
+fn feat_findings(r: &EndpointReport, out: &mut Vec<(&'static str, String)>) {
     if r.mode == Mode::Explicit
         && r.ftp.auth_tls_in_feat == Some(false)
         && r.ftp.auth_tls_reply.as_ref().is_some_and(|a| a.code == 234)
@@ -369,7 +401,6 @@ fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, Strin
             "FEAT lacks AUTH TLS; AUTH TLS answered 234".into(),
         ));
     }
-    out
 }
 
 /// A reply's text, else the reason.
