@@ -18,16 +18,14 @@
 
 use super::connector::HostConnection;
 use super::session::{Opener, PlainControl};
-use super::{explicit, implicit, Failure, ProbeContext};
+use super::{explicit, implicit, EndpointSession, Failure};
 use crate::ftp::control::{humantime, FtpErrorKind};
 use crate::ftp::reply::starts_like_reply;
 use crate::ftp::{ControlConnection, Reply};
 use crate::model::{EndpointReport, Mode, ModeDetection, Phase, Status};
-use crate::tls::session::{EndpointTls, HandshakeError};
+use crate::tls::session::HandshakeError;
 use crate::tls::starts_like_tls_record as starts_like_tls;
-use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The longest wait for a greeting before a ClientHello is tried: servers
@@ -55,19 +53,16 @@ enum FirstContact {
 /// version probes that start once the session is established), then runs
 /// the session in that mode.
 pub async fn run(
-    addr: SocketAddr,
-    server_name: &ServerName<'static>,
-    tls: &EndpointTls,
-    ctx: &ProbeContext,
+    session: &EndpointSession<'_>,
     report: &mut EndpointReport,
-    mode: &OnceLock<Mode>,
 ) -> Result<(), Failure> {
+    let (addr, ctx) = (session.addr, session.ctx);
     let timeouts = &ctx.config.timeouts;
     let wait = greeting_wait(timeouts.read);
     let decide = |report: &mut EndpointReport, found: Mode, how: ModeDetection| {
         report.mode = found;
         report.mode_detection = Some(how);
-        let _ = mode.set(found);
+        let _ = session.mode.set(found);
     };
     report.mode_detection = Some(ModeDetection::Undetermined);
     let opener = Opener::new(&ctx.connector, timeouts);
@@ -77,30 +72,28 @@ pub async fn run(
             decide(report, Mode::Explicit, ModeDetection::Greeting);
             // A busy server's `421` is retried by the explicit session.
             let greeted = (greeting.code != 421).then_some((control, greeting));
-            explicit::run(addr, server_name, tls, ctx, report, greeted).await
+            explicit::run(session, report, greeted).await
         }
-        FirstContact::Silent(stream) => {
-            match implicit::handshake(stream, server_name, tls, ctx).await {
-                Ok(tls_stream) => {
-                    decide(report, Mode::Implicit, ModeDetection::Tls);
-                    implicit::run_over_tls(tls_stream, addr, server_name, tls, ctx, report).await
-                }
-                Err(failed) if starts_like_reply(&failed.seen) => {
-                    decide(report, Mode::Explicit, ModeDetection::LateGreeting);
-                    explicit::run(addr, server_name, tls, ctx, report, None).await
-                }
-                Err(failed) if starts_like_tls(&failed.seen) => {
-                    decide(report, Mode::Implicit, ModeDetection::Tls);
-                    Err(implicit::explain_failed_handshake(
-                        failed.error,
-                        &failed.seen,
-                        tls,
-                        report,
-                    ))
-                }
-                Err(failed) => Err(undetermined(failed.error, &failed.seen, wait)),
+        FirstContact::Silent(stream) => match implicit::handshake(stream, session).await {
+            Ok(tls_stream) => {
+                decide(report, Mode::Implicit, ModeDetection::Tls);
+                implicit::run_over_tls(tls_stream, session, report).await
             }
-        }
+            Err(failed) if starts_like_reply(&failed.seen) => {
+                decide(report, Mode::Explicit, ModeDetection::LateGreeting);
+                explicit::run(session, report, None).await
+            }
+            Err(failed) if starts_like_tls(&failed.seen) => {
+                decide(report, Mode::Implicit, ModeDetection::Tls);
+                Err(implicit::explain_failed_handshake(
+                    failed.error,
+                    &failed.seen,
+                    &session.tls,
+                    report,
+                ))
+            }
+            Err(failed) => Err(undetermined(failed.error, &failed.seen, wait)),
+        },
     }
 }
 

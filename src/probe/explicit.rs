@@ -9,12 +9,9 @@
 
 use super::session::{ftp_text_instead_of_tls, AuthReplies, Opener, PlainControl, AUTH_RACE_PAUSE};
 use super::tap::Tap;
-use super::{check_greeting, read_features, Failure, ProbeContext};
+use super::{check_greeting, read_features, EndpointSession, Failure};
 use crate::ftp::{ControlConnection, Reply};
 use crate::model::{EndpointReport, Phase, Status};
-use crate::tls::session::EndpointTls;
-use rustls_pki_types::ServerName;
-use std::net::SocketAddr;
 
 /// Bytes kept from the server's answer to the ClientHello, to recognise FTP
 /// text in place of TLS.
@@ -23,13 +20,16 @@ const FIRST_BYTES: usize = 512;
 /// The explicit session. `greeted` is a connection whose greeting has
 /// already been read (by mode detection), used for the first attempt.
 pub async fn run(
-    addr: SocketAddr,
-    server_name: &ServerName<'static>,
-    tls: &EndpointTls,
-    ctx: &ProbeContext,
+    session: &EndpointSession<'_>,
     report: &mut EndpointReport,
     mut greeted: Option<(PlainControl, Reply)>,
 ) -> Result<(), Failure> {
+    let (addr, server_name, tls, ctx) = (
+        session.addr,
+        &session.server_name,
+        &session.tls,
+        session.ctx,
+    );
     let opener = Opener::new(&ctx.connector, &ctx.config.timeouts);
     let mut pause = None;
     loop {
@@ -72,7 +72,7 @@ pub async fn run(
                     tls,
                 );
                 let control = ControlConnection::new(tls_stream);
-                return super::after_tls(control, addr, tls, server_name, ctx, report).await;
+                return super::after_tls(control, session, report).await;
             }
             Err(e) => {
                 let seen = first_bytes.lock().map(|b| b.clone()).unwrap_or_default();

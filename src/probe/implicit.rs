@@ -6,13 +6,11 @@
 use super::connector::HostConnection;
 use super::session::{read_greeting, Opener};
 use super::tap::Tap;
-use super::{check_greeting, read_features, Failure, ProbeContext};
+use super::{check_greeting, read_features, EndpointSession, Failure};
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{parse_reply, ControlConnection, Parsed};
 use crate::model::{EndpointReport, Phase, Status};
 use crate::tls::session::{EndpointTls, HandshakeError};
-use rustls_pki_types::ServerName;
-use std::net::SocketAddr;
 
 /// Bytes kept from the server's first answer to recognise a plain greeting.
 const FIRST_BYTES: usize = 4096;
@@ -28,20 +26,19 @@ pub struct FailedHandshake {
 }
 
 pub async fn run(
-    addr: SocketAddr,
-    server_name: &ServerName<'static>,
-    tls: &EndpointTls,
-    ctx: &ProbeContext,
+    session: &EndpointSession<'_>,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
-    let timeouts = &ctx.config.timeouts;
-    let stream = Opener::new(&ctx.connector, timeouts).connect(addr).await?;
-    match handshake(stream, server_name, tls, ctx).await {
-        Ok(tls_stream) => run_over_tls(tls_stream, addr, server_name, tls, ctx, report).await,
+    let ctx = session.ctx;
+    let stream = Opener::new(&ctx.connector, &ctx.config.timeouts)
+        .connect(session.addr)
+        .await?;
+    match handshake(stream, session).await {
+        Ok(tls_stream) => run_over_tls(tls_stream, session, report).await,
         Err(failed) => Err(explain_failed_handshake(
             failed.error,
             &failed.seen,
-            tls,
+            &session.tls,
             report,
         )),
     }
@@ -51,12 +48,13 @@ pub async fn run(
 /// it was not TLS.
 pub async fn handshake(
     stream: HostConnection,
-    server_name: &ServerName<'static>,
-    tls: &EndpointTls,
-    ctx: &ProbeContext,
+    session: &EndpointSession<'_>,
 ) -> Result<ImplicitTls, FailedHandshake> {
     let (tapped, first_bytes) = Tap::new(stream, FIRST_BYTES);
-    tls.handshake(tapped, server_name.clone(), ctx.config.timeouts.tls)
+    let timeout = session.ctx.config.timeouts.tls;
+    session
+        .tls
+        .handshake(tapped, session.server_name.clone(), timeout)
         .await
         .map_err(|error| FailedHandshake {
             error,
@@ -67,12 +65,10 @@ pub async fn handshake(
 /// The session once TLS is up: the greeting inside TLS, FEAT, the rest.
 pub async fn run_over_tls(
     tls_stream: ImplicitTls,
-    addr: SocketAddr,
-    server_name: &ServerName<'static>,
-    tls: &EndpointTls,
-    ctx: &ProbeContext,
+    session: &EndpointSession<'_>,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
+    let (server_name, tls, ctx) = (&session.server_name, &session.tls, session.ctx);
     let timeouts = &ctx.config.timeouts;
     super::record_session(report, &tls_stream, server_name, false, tls);
     let mut control = ControlConnection::new(tls_stream);
@@ -102,7 +98,7 @@ pub async fn run_over_tls(
     report.ftp.banner = Some(greeting.clone());
     check_greeting(&greeting, Phase::GreetingAfterTls)?;
     read_features(&mut control, ctx, report).await?;
-    super::after_tls(control, addr, tls, server_name, ctx, report).await
+    super::after_tls(control, session, report).await
 }
 
 /// A failed handshake on the implicit port: a plain FTP greeting means the

@@ -91,156 +91,12 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
             "no address to scan",
         )),
         Some(ip) => {
-            let addr = SocketAddr::new(ip, endpoint.port);
-            let tls = EndpointTls::new();
-            let server_name = server_name_for(endpoint);
-            // The mode, once known: at once unless it is to be detected.
-            let mode = std::sync::OnceLock::new();
-            if !endpoint.detect_mode {
-                let _ = mode.set(endpoint.mode);
-            }
-            let plan = |mode: Mode| versions::VersionPlan {
-                opener: session::Opener::new(&ctx.connector, &ctx.config.timeouts),
-                addr,
-                mode,
-                sni: endpoint.host.as_ref().map(|h| h.to_string()),
-                probe_timeout: ctx.config.timeouts.tls,
-                ciphers: ctx.config.ciphers,
-            };
-            // The version probes start as soon as the main session is
-            // established (TLS is on offer: nothing of theirs depends on
-            // the rest of the session), beside it within the per-host
-            // cap; about nine round trips fewer per endpoint than after it.
-            let mut established = tls.established();
-            let (session_over, over) = tokio::sync::watch::channel(false);
-            let main = async {
-                let result = match (endpoint.detect_mode, endpoint.mode) {
-                    (true, _) => auto::run(addr, &server_name, &tls, ctx, &mut report, &mode).await,
-                    (false, Mode::Explicit) => {
-                        explicit::run(addr, &server_name, &tls, ctx, &mut report, None).await
-                    }
-                    (false, Mode::Implicit) => {
-                        implicit::run(addr, &server_name, &tls, ctx, &mut report).await
-                    }
-                };
-                session_over.send_replace(true);
-                result
-            };
-            let early_versions = async {
-                if !ctx.config.versions {
-                    return None;
-                }
-                let mut over = over;
-                let went_up = tokio::select! {
-                    biased;
-                    Ok(_) = established.wait_for(|e| *e) => true,
-                    _ = over.wait_for(|o| *o) => false,
-                };
-                // Ended before it was established: the probes run
-                // afterwards if TLS was on offer at all.
-                if !went_up && !*established.borrow() {
-                    return None;
-                }
-                let mode = *mode.get().unwrap_or(&endpoint.mode);
-                Some(versions::probe_versions(&plan(mode)).await)
-            };
-            let (result, early_versions) = tokio::join!(main, early_versions);
-            // From here on the mode is the one established (or guessed).
-            let mode = report.mode;
-            let did_tls = match &result {
-                Ok(()) => true,
-                Err(f) => {
-                    matches!(f.status, Status::TlsFailed | Status::ClientCertRequired)
-                        || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
-                }
-            };
-            if report.client_cert.is_none() && (report.tls.is_some() || tls.client_cert_requested())
-            {
-                report.client_cert = Some(if tls.client_cert_requested() {
-                    ClientCert::Requested
-                } else {
-                    ClientCert::None
-                });
-            }
-            // After the main session has closed: the cleartext checks
-            // (login, then a command after AUTH) each on its own plain
-            // connection, and the version probes, side by side (each
-            // connection takes a host slot, so the per-host cap still
-            // holds; in sequence they cost round trips per endpoint).
-            let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
-            let agreed = session::auth_agreed(
-                report.ftp.auth_tls_reply.as_ref(),
-                report.ftp.auth_ssl_reply.as_ref(),
-            );
-            let cleartext = async {
-                if ctx.config.posture.enabled && mode == Mode::Explicit && greeted {
-                    let mut posture = report.posture.take().unwrap_or_default();
-                    posture::check_cleartext_login(addr, ctx, &mut posture).await;
-                    if agreed {
-                        posture::check_cleartext_after_auth(addr, ctx, &mut posture).await;
-                    }
-                    Some(posture)
-                } else {
-                    None
-                }
-            };
-            let versions = async {
-                match early_versions {
-                    Some(done) => Some(done),
-                    None if ctx.config.versions && did_tls => {
-                        Some(versions::probe_versions(&plan(mode)).await)
-                    }
-                    None => None,
-                }
-            };
-            let (posture, versions) = tokio::join!(cleartext, versions);
-            if let Some(posture) = posture {
-                report.posture = Some(posture);
-            }
-            let mut legacy_chain = None;
-            if let Some((versions, chain)) = versions {
-                report.versions = Some(versions);
-                legacy_chain = chain;
-            }
-            // Judge whatever chain the server showed, even if a later step
-            // failed: a bad certificate must never hide behind a failure.
-            // The main session's chain comes first; a server that only
-            // speaks legacy TLS still shows its chain in the clear in the
-            // first flight of a version probe.
-            let session_chain = tls.recorded_chain().map(|chain| {
-                let source = report
-                    .tls
-                    .as_ref()
-                    .map(|t| format!("{} session", t.version))
-                    .unwrap_or_else(|| "failed handshake".into());
-                (source, chain)
-            });
-            let legacy = legacy_chain
-                .map(|(source, chain)| (source, chain.into_iter().map(Into::into).collect()));
-            if report.certificate.is_none() {
-                if let Some((source, chain)) = session_chain.or(legacy) {
-                    report.certificate = crate::tls::cert::judge(
-                        &chain,
-                        Some(&server_name),
-                        &ctx.config.trust,
-                        now_utc(),
-                        &source,
-                    );
-                }
-            }
-            result
+            EndpointSession::new(endpoint, ip, ctx)
+                .run(&mut report)
+                .await
         }
     };
-    if let Err(failure) = outcome {
-        if failure.status == Status::ClientCertRequired {
-            report.client_cert = Some(ClientCert::Required);
-        }
-        report.status = failure.status;
-        report.failed_phase = Some(failure.phase);
-        report.error = Some(failure.message);
-    } else {
-        report.status = Status::Ok;
-    }
+    record_outcome(&mut report, outcome);
     let (path, reason) = transfer::judge(&report, ctx.config.posture.data);
     report.transfer_path = Some(path);
     report.transfer_path_reason = Some(reason);
@@ -250,6 +106,223 @@ pub async fn probe_endpoint(endpoint: &Endpoint, ctx: &ProbeContext) -> Endpoint
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
+}
+
+/// The status, phase and message of how the plan ended.
+fn record_outcome(report: &mut EndpointReport, outcome: Result<(), Failure>) {
+    match outcome {
+        Err(failure) => {
+            if failure.status == Status::ClientCertRequired {
+                report.client_cert = Some(ClientCert::Required);
+            }
+            report.status = failure.status;
+            report.failed_phase = Some(failure.phase);
+            report.error = Some(failure.message);
+        }
+        Ok(()) => report.status = Status::Ok,
+    }
+}
+
+/// The accepted versions and, from a legacy-only server, the chain its
+/// version probe saw in the clear.
+type Versions = (
+    crate::model::tls::VersionReport,
+    Option<(String, Vec<Vec<u8>>)>,
+);
+
+/// One endpoint's scan: what every step needs (the address, the TLS client
+/// and the name it checks, the run's context, the mode once known), so the
+/// steps take the session and the report instead of lists of parameters.
+pub struct EndpointSession<'a> {
+    pub endpoint: &'a Endpoint,
+    pub addr: SocketAddr,
+    pub tls: EndpointTls,
+    pub server_name: ServerName<'static>,
+    pub ctx: &'a ProbeContext,
+    /// The mode, once known: at once unless it is to be detected (then
+    /// [`auto::run`] sets it, before the session is established).
+    pub mode: std::sync::OnceLock<Mode>,
+}
+
+impl<'a> EndpointSession<'a> {
+    fn new(endpoint: &'a Endpoint, ip: std::net::IpAddr, ctx: &'a ProbeContext) -> Self {
+        let mode = std::sync::OnceLock::new();
+        if !endpoint.detect_mode {
+            let _ = mode.set(endpoint.mode);
+        }
+        Self {
+            endpoint,
+            addr: SocketAddr::new(ip, endpoint.port),
+            tls: EndpointTls::new(),
+            server_name: server_name_for(endpoint),
+            ctx,
+            mode,
+        }
+    }
+
+    /// The plan: the main session with the version probes beside it, the
+    /// client-certificate fact, the cleartext checks beside any version
+    /// probes still to run, then the certificate judged.
+    async fn run(&self, report: &mut EndpointReport) -> Result<(), Failure> {
+        let (result, early_versions) = self.main_session_and_versions(report).await;
+        self.record_client_cert(report);
+        let did_tls = match &result {
+            Ok(()) => true,
+            Err(f) => {
+                matches!(f.status, Status::TlsFailed | Status::ClientCertRequired)
+                    || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
+            }
+        };
+        let (posture, versions) = tokio::join!(
+            self.cleartext_checks(report),
+            self.late_versions(early_versions, did_tls, report.mode),
+        );
+        if let Some(posture) = posture {
+            report.posture = Some(posture);
+        }
+        let mut legacy_chain = None;
+        if let Some((versions, chain)) = versions {
+            report.versions = Some(versions);
+            legacy_chain = chain;
+        }
+        self.judge_certificate(report, legacy_chain);
+        result
+    }
+
+    /// The main session (explicit, implicit, or detected), with the version
+    /// probes started as soon as it is established (TLS is on offer:
+    /// nothing of theirs depends on the rest of the session), beside it
+    /// within the per-host cap; about nine round trips fewer per endpoint
+    /// than after it.
+    async fn main_session_and_versions(
+        &self,
+        report: &mut EndpointReport,
+    ) -> (Result<(), Failure>, Option<Versions>) {
+        let mut established = self.tls.established();
+        let (session_over, mut over) = tokio::sync::watch::channel(false);
+        let main = async {
+            let result = match (self.endpoint.detect_mode, self.endpoint.mode) {
+                (true, _) => auto::run(self, report).await,
+                (false, Mode::Explicit) => explicit::run(self, report, None).await,
+                (false, Mode::Implicit) => implicit::run(self, report).await,
+            };
+            session_over.send_replace(true);
+            result
+        };
+        let early_versions = async {
+            if !self.ctx.config.versions {
+                return None;
+            }
+            let went_up = tokio::select! {
+                biased;
+                Ok(_) = established.wait_for(|e| *e) => true,
+                _ = over.wait_for(|o| *o) => false,
+            };
+            // Ended before it was established: the probes run afterwards
+            // if TLS was on offer at all.
+            if !went_up && !*established.borrow() {
+                return None;
+            }
+            let mode = *self.mode.get().unwrap_or(&self.endpoint.mode);
+            Some(versions::probe_versions(&self.version_plan(mode)).await)
+        };
+        tokio::join!(main, early_versions)
+    }
+
+    fn version_plan(&self, mode: Mode) -> versions::VersionPlan<'_> {
+        versions::VersionPlan {
+            opener: session::Opener::new(&self.ctx.connector, &self.ctx.config.timeouts),
+            addr: self.addr,
+            mode,
+            sni: self.endpoint.host.as_ref().map(|h| h.to_string()),
+            probe_timeout: self.ctx.config.timeouts.tls,
+            ciphers: self.ctx.config.ciphers,
+        }
+    }
+
+    /// `client_cert`, once a handshake got far enough to tell.
+    fn record_client_cert(&self, report: &mut EndpointReport) {
+        let requested = self.tls.client_cert_requested();
+        if report.client_cert.is_none() && (report.tls.is_some() || requested) {
+            report.client_cert = Some(if requested {
+                ClientCert::Requested
+            } else {
+                ClientCert::None
+            });
+        }
+    }
+
+    /// After the main session has closed, each on its own plain connection:
+    /// the cleartext login, then a command in clear after AUTH (explicit
+    /// servers that greeted only).
+    async fn cleartext_checks(&self, report: &EndpointReport) -> Option<posture::Posture> {
+        let ctx = self.ctx;
+        let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
+        if !(ctx.config.posture.enabled && report.mode == Mode::Explicit && greeted) {
+            return None;
+        }
+        let agreed = session::auth_agreed(
+            report.ftp.auth_tls_reply.as_ref(),
+            report.ftp.auth_ssl_reply.as_ref(),
+        );
+        let mut posture = report.posture.clone().unwrap_or_default();
+        posture::check_cleartext_login(self.addr, ctx, &mut posture).await;
+        if agreed {
+            posture::check_cleartext_after_auth(self.addr, ctx, &mut posture).await;
+        }
+        Some(posture)
+    }
+
+    /// The version probes that did not start early: after the session,
+    /// when TLS was on offer.
+    async fn late_versions(
+        &self,
+        early: Option<Versions>,
+        did_tls: bool,
+        mode: Mode,
+    ) -> Option<Versions> {
+        match early {
+            Some(done) => Some(done),
+            None if self.ctx.config.versions && did_tls => {
+                Some(versions::probe_versions(&self.version_plan(mode)).await)
+            }
+            None => None,
+        }
+    }
+
+    /// Judges whatever chain the server showed, even if a later step
+    /// failed: a bad certificate must never hide behind a failure. The main
+    /// session's chain comes first; a server that only speaks legacy TLS
+    /// still shows its chain in the clear in the first flight of a version
+    /// probe.
+    fn judge_certificate(
+        &self,
+        report: &mut EndpointReport,
+        legacy_chain: Option<(String, Vec<Vec<u8>>)>,
+    ) {
+        if report.certificate.is_some() {
+            return;
+        }
+        let session_chain = self.tls.recorded_chain().map(|chain| {
+            let source = report
+                .tls
+                .as_ref()
+                .map(|t| format!("{} session", t.version))
+                .unwrap_or_else(|| "failed handshake".into());
+            (source, chain)
+        });
+        let legacy = legacy_chain
+            .map(|(source, chain)| (source, chain.into_iter().map(Into::into).collect()));
+        if let Some((source, chain)) = session_chain.or(legacy) {
+            report.certificate = crate::tls::cert::judge(
+                &chain,
+                Some(&self.server_name),
+                &self.ctx.config.trust,
+                now_utc(),
+                &source,
+            );
+        }
+    }
 }
 
 /// SNI and name check: the hostname when the user gave one, else the IP
@@ -438,12 +511,15 @@ pub fn record_session<S>(
 /// then QUIT.
 pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     mut control: ControlConnection<tokio_rustls::client::TlsStream<S>>,
-    addr: SocketAddr,
-    tls: &EndpointTls,
-    server_name: &ServerName<'static>,
-    ctx: &ProbeContext,
+    session: &EndpointSession<'_>,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
+    let (addr, tls, server_name, ctx) = (
+        session.addr,
+        &session.tls,
+        &session.server_name,
+        session.ctx,
+    );
     if let Some(chain) = tls.recorded_chain() {
         let source = report
             .tls
