@@ -39,6 +39,20 @@ pub struct CertificateReport {
     pub parse_error: Option<String>,
 }
 
+label_enum!(
+    /// What a version's probes established.
+    #[derive(Default)]
+    VersionVerdict {
+        /// The server negotiated the version.
+        Accepted => "accepted",
+        /// The server refused it (an alert, a lower version, a close).
+        Rejected => "rejected",
+        /// Neither could be shown (no answer before the deadline, ...).
+        #[default]
+        Unknown => "unknown",
+    }
+);
+
 /// One verdict per protocol version, with evidence.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VersionReport {
@@ -56,8 +70,7 @@ pub struct VersionReport {
 pub struct VersionResult {
     /// `SSLv2` ... `TLSv1.3`.
     pub version: String,
-    /// `accepted`, `rejected`, `unknown`.
-    pub verdict: String,
+    pub verdict: VersionVerdict,
     pub reason: String,
     /// What was seen: alert, version answered, downgrade sentinel, chosen
     /// suite, HelloRetryRequest, anomalies (the prober's evidence, as JSON).
@@ -118,15 +131,16 @@ impl VersionReport {
     pub fn accepted(&self) -> impl Iterator<Item = &str> {
         self.results
             .iter()
-            .filter(|r| r.verdict == "accepted")
+            .filter(|r| r.verdict == VersionVerdict::Accepted)
             .map(|r| r.version.as_str())
     }
 
-    pub fn verdict_of(&self, version: &str) -> Option<&str> {
+    /// The verdict on `version` (`TLSv1.2`), when it was probed.
+    pub fn verdict_of(&self, version: &str) -> Option<VersionVerdict> {
         self.results
             .iter()
             .find(|r| r.version == version)
-            .map(|r| r.verdict.as_str())
+            .map(|r| r.verdict)
     }
 }
 

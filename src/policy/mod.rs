@@ -5,7 +5,7 @@
 //! endpoint follows from its status and the severities of its findings.
 
 use crate::model::posture::Posture;
-use crate::model::tls::{CertificateReport, VersionAnomaly, VersionReport};
+use crate::model::tls::{CertificateReport, VersionAnomaly, VersionReport, VersionVerdict};
 use crate::model::{EndpointReport, Mode, Status};
 use std::collections::BTreeMap;
 
@@ -201,8 +201,8 @@ fn status_findings(r: &EndpointReport, out: &mut Vec<(&'static str, String)>) {
 
 /// Protocol versions, cipher suites and the probes' anomalies.
 fn version_findings(v: &VersionReport, policy: &Policy, out: &mut Vec<(&'static str, String)>) {
-    let accepted = |name: &str| v.verdict_of(name) == Some("accepted");
-    let rejected = |name: &str| v.verdict_of(name) == Some("rejected");
+    let accepted = |name: &str| v.verdict_of(name) == Some(VersionVerdict::Accepted);
+    let rejected = |name: &str| v.verdict_of(name) == Some(VersionVerdict::Rejected);
     let floor = TLS_VERSIONS
         .iter()
         .position(|v| *v == policy.min_tls_version)
@@ -429,11 +429,10 @@ mod tests {
             .map(|v| VersionResult {
                 version: v.to_string(),
                 verdict: if v.starts_with("TLSv1.2") || v.starts_with("TLSv1.3") {
-                    "accepted"
+                    VersionVerdict::Accepted
                 } else {
-                    "rejected"
-                }
-                .into(),
+                    VersionVerdict::Rejected
+                },
                 ..Default::default()
             })
             .collect();
@@ -481,7 +480,7 @@ mod tests {
             .as_mut()
             .and_then(|v| v.results.iter_mut().find(|x| x.version == name))
         {
-            v.verdict = verdict.into();
+            v.verdict = VersionVerdict::from_label(verdict).expect("a version verdict");
         }
     }
 

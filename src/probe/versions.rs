@@ -17,7 +17,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use crate::model::tls::{VersionAnomaly, VersionReport, VersionResult};
+pub use crate::model::tls::{VersionAnomaly, VersionReport, VersionResult, VersionVerdict};
 
 /// What the version step needs from the run.
 pub struct VersionPlan<'a> {
@@ -94,7 +94,7 @@ pub async fn probe_versions(
         let verdict = &probe.verdict;
         let mut result = VersionResult {
             version: version.to_string(),
-            verdict: verdict_name(verdict.verdict).into(),
+            verdict: verdict_of(verdict.verdict),
             reason: verdict.reason.clone(),
             evidence: serde_json::to_value(&verdict.evidence).unwrap_or_default(),
             attempts: probe.attempts.len(),
@@ -152,11 +152,12 @@ pub async fn probe_versions(
     (report, legacy_chain)
 }
 
-fn verdict_name(v: RawVerdict) -> &'static str {
+/// The report's verdict for the prober's.
+fn verdict_of(v: RawVerdict) -> VersionVerdict {
     match v {
-        RawVerdict::Accepted => "accepted",
-        RawVerdict::Rejected => "rejected",
-        RawVerdict::Unknown => "unknown",
+        RawVerdict::Accepted => VersionVerdict::Accepted,
+        RawVerdict::Rejected => VersionVerdict::Rejected,
+        RawVerdict::Unknown => VersionVerdict::Unknown,
     }
 }
 

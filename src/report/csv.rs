@@ -164,6 +164,7 @@ fn version(r: &EndpointReport, name: &str) -> String {
     r.versions
         .as_ref()
         .and_then(|v| v.verdict_of(name))
+        .map(|v| v.as_str())
         .unwrap_or_default()
         .to_string()
 }

@@ -355,7 +355,7 @@ fn detail(i: usize, r: &EndpointReport) -> Markup {
                         Some(v) => table.versions {
                             tr { th { "version" } th { "verdict" } th { "evidence" } }
                             @for res in &v.results {
-                                tr { td { (visible(&res.version)) } td class=(res.verdict) { (visible(&res.verdict)) } td { (visible(&res.reason)) } }
+                                tr { td { (visible(&res.version)) } td class=(res.verdict) { (res.verdict.as_str()) } td { (visible(&res.reason)) } }
                             }
                         },
                         None => p.none { "not probed" },
@@ -431,7 +431,10 @@ fn versions_chart(reports: &[&EndpointReport]) -> Markup {
         .map(|v| {
             let n = reports
                 .iter()
-                .filter(|r| r.versions.as_ref().and_then(|x| x.verdict_of(v)) == Some("accepted"))
+                .filter(|r| {
+                    r.versions.as_ref().and_then(|x| x.verdict_of(v))
+                        == Some(crate::model::tls::VersionVerdict::Accepted)
+                })
                 .count() as u64;
             let class = if matches!(*v, "TLSv1.2" | "TLSv1.3") {
                 "good"

@@ -14,6 +14,7 @@
 
 use super::escape::visible;
 use super::{in_input_order, EndpointReport, RunInfo, VERSIONS};
+use crate::model::tls::VersionVerdict;
 use crate::policy::{Severity, Verdict};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -214,8 +215,8 @@ pub fn render(reports: &[EndpointReport], run: &RunInfo) -> String {
         if let Some(report) = &r.versions {
             for name in VERSIONS {
                 match report.verdict_of(name) {
-                    Some("accepted") => versions.add(&with(&[("version", name)]), 1),
-                    Some("rejected") => versions.add(&with(&[("version", name)]), 0),
+                    Some(VersionVerdict::Accepted) => versions.add(&with(&[("version", name)]), 1),
+                    Some(VersionVerdict::Rejected) => versions.add(&with(&[("version", name)]), 0),
                     _ => {}
                 }
             }
