@@ -173,13 +173,12 @@ impl<'a> EndpointSession<'a> {
                     || (f.status == Status::NotFtp && f.phase == Phase::GreetingAfterTls)
             }
         };
+        let posture = report.posture.take();
         let (posture, versions) = tokio::join!(
-            self.cleartext_checks(report),
+            self.cleartext_checks(&report.ftp, report.mode, posture),
             self.late_versions(early_versions, did_tls, report.mode),
         );
-        if let Some(posture) = posture {
-            report.posture = Some(posture);
-        }
+        report.posture = posture;
         let mut legacy_chain = None;
         if let Some((versions, chain)) = versions {
             report.versions = Some(versions);
@@ -252,20 +251,23 @@ impl<'a> EndpointSession<'a> {
         }
     }
 
-    /// After the main session has closed, each on its own plain connection:
+    /// After the main session has closed, each on its own plain connection
+    /// (the posture given comes back untouched when none runs):
     /// the cleartext login, then a command in clear after AUTH (explicit
     /// servers that greeted only).
-    async fn cleartext_checks(&self, report: &EndpointReport) -> Option<posture::Posture> {
+    async fn cleartext_checks(
+        &self,
+        ftp: &crate::model::FtpFacts,
+        mode: Mode,
+        posture: Option<posture::Posture>,
+    ) -> Option<posture::Posture> {
         let ctx = self.ctx;
-        let greeted = report.ftp.banner.as_ref().is_some_and(|b| b.code == 220);
-        if !(ctx.config.posture.enabled && report.mode == Mode::Explicit && greeted) {
-            return None;
+        let greeted = ftp.banner.as_ref().is_some_and(|b| b.code == 220);
+        if !(ctx.config.posture.enabled && mode == Mode::Explicit && greeted) {
+            return posture;
         }
-        let agreed = session::auth_agreed(
-            report.ftp.auth_tls_reply.as_ref(),
-            report.ftp.auth_ssl_reply.as_ref(),
-        );
-        let mut posture = report.posture.clone().unwrap_or_default();
+        let agreed = session::auth_agreed(ftp.auth_tls_reply.as_ref(), ftp.auth_ssl_reply.as_ref());
+        let mut posture = posture.unwrap_or_default();
         posture::check_cleartext_login(self.addr, ctx, &mut posture).await;
         if agreed {
             posture::check_cleartext_after_auth(self.addr, ctx, &mut posture).await;

@@ -9,8 +9,10 @@ pub mod trust;
 
 /// Whether a server's first bytes start a TLS record: a handshake (`0x16`)
 /// or an alert (`0x15`), with major version 3 when a second byte came.
-/// The one test of "is this TLS" for the first answer of a connection (the
-/// implicit handshake, mode detection).
+/// The test of "is this TLS" for the first answer of a connection, shared
+/// by the implicit handshake and mode detection. (The raw flight parser's
+/// own first-byte test answers another question: TLS records or an SSLv2
+/// record, once TLS is known.)
 pub fn starts_like_tls_record(bytes: &[u8]) -> bool {
     matches!(bytes, [0x15 | 0x16] | [0x15 | 0x16, 0x03, ..])
 }

@@ -56,7 +56,7 @@ async fn expect(
 #[tokio::test]
 async fn silent_after_connect() {
     // A port of its own: the mode is detected, so silence is met with a
-    // ClientHello too (tests/mode_detection.rs has the rest).
+    // ClientHello too (the mode_detection module has the rest).
     expect(
         vec![],
         Status::Timeout,
