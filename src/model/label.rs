@@ -1,8 +1,7 @@
 //! The one label macro: an enum of report values whose serde names,
-//! `as_str`, `Display`, `ALL`, `from_label` and comparison with a name come
-//! from one table, so a typo in a value is a compile error, not a finding
-//! that never fires, and no enum keeps a hand-written name table beside its
-//! variants.
+//! `as_str`, `Display`, `ALL` and `from_label` come from one table, so a
+//! typo in a value is a compile error, not a finding that never fires, and
+//! no enum keeps a hand-written name table beside its variants.
 
 /// `label_enum!(#[doc] #[derive(Hash)] Name { #[doc] Variant => "label", ... })`.
 /// Derives Debug, Clone, Copy, PartialEq, Eq, Serialize and Deserialize;
@@ -33,13 +32,6 @@ macro_rules! label_enum {
                     $($text => Some($name::$variant),)+
                     _ => None,
                 }
-            }
-        }
-
-        /// A value equals its report name (`verdict == "accepted"`).
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
             }
         }
 

@@ -49,9 +49,9 @@ enum FirstContact {
     Silent(HostConnection),
 }
 
-/// Detects the mode, records it in `report` (and in `mode`, for the
-/// version probes that start once the session is established), then runs
-/// the session in that mode.
+/// Detects the mode, records it in `report` (and in the session's `mode`,
+/// for the version probes that start once the session is established),
+/// then runs the session in that mode.
 pub async fn run(
     session: &EndpointSession<'_>,
     report: &mut EndpointReport,

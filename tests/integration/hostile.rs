@@ -213,7 +213,11 @@ async fn absurdly_large_certificate_chain() {
     // on a flight they could not finish reading.
     let v = r.versions.unwrap();
     let tls12 = v.results.iter().find(|x| x.version == "TLSv1.2").unwrap();
-    assert_ne!(tls12.verdict, "rejected", "{tls12:?}");
+    assert_ne!(
+        tls12.verdict,
+        ftps_scan::probe::versions::VersionVerdict::Rejected,
+        "{tls12:?}"
+    );
 }
 
 /// A server that logs in over TLS and then answers PASV and EPSV badly.

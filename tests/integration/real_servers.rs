@@ -16,6 +16,7 @@ use crate::support::Pki;
 
 use crate::support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ftps_scan::policy::Verdict;
+use ftps_scan::probe::versions::VersionVerdict;
 use ftps_scan::testbed::{CertKind, TestPki};
 use ftps_scan::{EndpointReport, Mode, ModeDetection, Status};
 
@@ -1080,7 +1081,9 @@ fn check(entry: &Entry, pki: &TestPki) {
             .unwrap_or_else(|| panic!("versions {ctx}"));
         assert_eq!(v.results.len(), 6, "{ctx}");
         assert!(
-            v.results.iter().all(|x| x.verdict != "unknown"),
+            v.results
+                .iter()
+                .all(|x| x.verdict != VersionVerdict::Unknown),
             "no unknown verdicts {ctx}"
         );
     }
@@ -1638,7 +1641,7 @@ fn check_fact(f: &Fact, pki: &TestPki) {
         r.versions
             .iter()
             .flat_map(|v| v.results.iter())
-            .all(|x| x.verdict != "unknown"),
+            .all(|x| x.verdict != VersionVerdict::Unknown),
         "no unknown verdicts {ctx}"
     );
     let p = r.posture.clone().unwrap_or_default();
