@@ -19,7 +19,7 @@ use crate::endpoint::Endpoint;
 use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{ControlConnection, FtpError, Reply};
 use crate::model::{ClientCert, EndpointReport, Mode, Phase, Status};
-use crate::tls::session::EndpointTls;
+use crate::tls::session::{EndpointTls, MainSession, Negotiated};
 use crate::ScanConfig;
 use connector::Connector;
 use rustls_pki_types::ServerName;
@@ -212,23 +212,35 @@ impl<'a> EndpointSession<'a> {
             if !self.ctx.config.versions {
                 return None;
             }
+            let up = |s: &MainSession| matches!(s, MainSession::Up(_));
             let went_up = tokio::select! {
                 biased;
-                Ok(_) = established.wait_for(|e| *e) => true,
+                Ok(_) = established.wait_for(up) => true,
                 _ = over.wait_for(|o| *o) => false,
             };
+            let main_session = *established.borrow();
             // Ended before it was established: the probes run afterwards
             // if TLS was on offer at all.
-            if !went_up && !*established.borrow() {
+            if !went_up && !up(&main_session) {
                 return None;
             }
+            let negotiated = match main_session {
+                MainSession::Up(negotiated) => negotiated,
+                MainSession::NotYet => None,
+            };
             let mode = *self.mode.get().unwrap_or(&self.endpoint.mode);
-            Some(versions::probe_versions(&self.version_plan(mode)).await)
+            Some(versions::probe_versions(&self.version_plan(mode, negotiated)).await)
         };
         tokio::join!(main, early_versions)
     }
 
-    fn version_plan(&self, mode: Mode) -> versions::VersionPlan<'_> {
+    /// `negotiated`: what the main session settled, if it was established
+    /// (its version is then not probed again).
+    fn version_plan(
+        &self,
+        mode: Mode,
+        negotiated: Option<Negotiated>,
+    ) -> versions::VersionPlan<'_> {
         versions::VersionPlan {
             opener: session::Opener::new(&self.ctx.connector, &self.ctx.config.timeouts),
             addr: self.addr,
@@ -236,6 +248,7 @@ impl<'a> EndpointSession<'a> {
             sni: self.endpoint.host.as_ref().map(|h| h.to_string()),
             probe_timeout: self.ctx.config.timeouts.tls,
             ciphers: self.ctx.config.ciphers,
+            negotiated,
         }
     }
 
@@ -286,7 +299,7 @@ impl<'a> EndpointSession<'a> {
         match early {
             Some(done) => Some(done),
             None if self.ctx.config.versions && did_tls => {
-                Some(versions::probe_versions(&self.version_plan(mode)).await)
+                Some(versions::probe_versions(&self.version_plan(mode, None)).await)
             }
             None => None,
         }
@@ -493,7 +506,7 @@ pub fn record_session<S>(
     tls: &EndpointTls,
 ) {
     let (version, cipher) = crate::tls::session::session_facts(stream.get_ref().1);
-    tls.mark_established();
+    tls.mark_established(crate::tls::session::Negotiated::of(stream.get_ref().1));
     let signature_error = tls.signature_error();
     report.tls = Some(crate::model::TlsSession {
         version,

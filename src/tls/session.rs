@@ -27,10 +27,41 @@ pub struct EndpointTls {
     /// fresh session tells whether the server demands session reuse.
     fresh: Arc<ClientConfig>,
     verifier: Arc<RecordingAcceptVerifier>,
-    /// Set once the endpoint's main session is established: steps that
-    /// need only "TLS works here" (the version probes) start then, beside
-    /// the rest of the session, instead of after it.
-    established: tokio::sync::watch::Sender<bool>,
+    /// Set once the endpoint's main session is established, with what it
+    /// negotiated: steps that need only "TLS works here" (the version
+    /// probes) start then, beside the rest of the session, instead of after
+    /// it, and need not ask again for the version it settled.
+    established: tokio::sync::watch::Sender<MainSession>,
+}
+
+/// How far the endpoint's main session has come, as the steps beside it
+/// see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MainSession {
+    #[default]
+    NotYet,
+    /// Established, with what it negotiated (`None` only if rustls could
+    /// not say, which for an established connection it always can).
+    Up(Option<Negotiated>),
+}
+
+/// What the main session's handshake settled, as wire values: the version
+/// is accepted by behaviour (a completed handshake), which is the fact a
+/// version probe would establish for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    pub version: u16,
+    pub cipher: u16,
+}
+
+impl Negotiated {
+    /// The version and suite of an established connection, if any.
+    pub fn of(conn: &rustls::ClientConnection) -> Option<Negotiated> {
+        Some(Negotiated {
+            version: u16::from(conn.protocol_version()?),
+            cipher: u16::from(conn.negotiated_cipher_suite()?.suite()),
+        })
+    }
 }
 
 /// The parts of a client configuration every endpoint shares, built once:
@@ -85,17 +116,17 @@ impl EndpointTls {
             config: Arc::new(config),
             fresh: Arc::new(fresh),
             verifier,
-            established: tokio::sync::watch::channel(false).0,
+            established: tokio::sync::watch::channel(MainSession::NotYet).0,
         }
     }
 
-    /// Marks the main session as established.
-    pub fn mark_established(&self) {
-        self.established.send_replace(true);
+    /// Marks the main session as established, with what it negotiated.
+    pub fn mark_established(&self, negotiated: Option<Negotiated>) {
+        self.established.send_replace(MainSession::Up(negotiated));
     }
 
     /// A receiver that sees [`EndpointTls::mark_established`].
-    pub fn established(&self) -> tokio::sync::watch::Receiver<bool> {
+    pub fn established(&self) -> tokio::sync::watch::Receiver<MainSession> {
         self.established.subscribe()
     }
 

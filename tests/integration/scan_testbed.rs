@@ -2,6 +2,7 @@
 //! outcome of the foundation plan, field by field.
 
 use crate::support::{quick_config, scan, scan_one, Pki};
+use ftps_scan::probe::versions::VersionVerdict;
 use ftps_scan::testbed::{closed_port, CertKind, RawServer, ServerSpec, Step, TestServer};
 use ftps_scan::{Mode, Phase, Status};
 use std::time::Duration;
@@ -436,4 +437,73 @@ async fn unresolvable_name_is_a_dns_error_row() {
         .as_deref()
         .unwrap()
         .starts_with("DNS lookup of no-such-host.invalid failed"));
+}
+
+/// The version the main session negotiated is accepted by behaviour, so
+/// no raw probe asks again: its result names the session, costs no
+/// connection, and every connection of the scan is the main session's
+/// (plus its data connections, none here) or a probe attempt counted in
+/// the report. With cipher enumeration on, the probe runs (the
+/// enumeration starts from it).
+#[tokio::test]
+async fn the_main_sessions_version_is_not_probed_again() {
+    let pki = Pki::new("unit CA");
+    for (versions, settled, other) in [
+        (
+            &[&rustls::version::TLS13, &rustls::version::TLS12][..],
+            "TLSv1.3",
+            "TLSv1.2",
+        ),
+        (&[&rustls::version::TLS12][..], "TLSv1.2", "TLSv1.3"),
+    ] {
+        let server = TestServer::start(ServerSpec {
+            tls: Some(pki.tls_versions(CertKind::Valid, versions)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut config = pki.config();
+        config.posture.enabled = false;
+        let r = scan_one(&format!("ftp://{}", server.addr), config).await;
+        assert_eq!(r.status, Status::Ok, "{r:#?}");
+        assert_eq!(r.tls.as_ref().unwrap().version, settled);
+        let v = r.versions.as_ref().unwrap();
+        let result = |name: &str| v.results.iter().find(|x| x.version == name).unwrap();
+        let main = result(settled);
+        assert_eq!(main.verdict, VersionVerdict::Accepted);
+        assert_eq!(main.attempts, 0);
+        assert_eq!(main.evidence["outcome"], "main-session", "{main:#?}");
+        assert_eq!(main.evidence["version_answered_name"], settled);
+        assert_eq!(
+            main.evidence["chosen_cipher_name"],
+            r.tls.as_ref().unwrap().cipher.as_str()
+        );
+        assert!(
+            main.reason.starts_with("negotiated by the main session"),
+            "{}",
+            main.reason
+        );
+        let probed = result(other);
+        assert!(probed.attempts >= 1, "{probed:#?}");
+        assert_ne!(probed.evidence["outcome"], "main-session");
+        assert_eq!(v.results.len(), 6);
+        let probe_connections: usize = v.results.iter().map(|x| x.attempts).sum();
+        assert_eq!(
+            server.log().connections,
+            1 + probe_connections,
+            "one main session plus the probes the report counts"
+        );
+    }
+
+    // With cipher enumeration, the negotiated version is probed too.
+    let server = pki.ftps(ServerSpec::default()).await;
+    let mut config = pki.config();
+    config.posture.enabled = false;
+    config.ciphers = true;
+    let r = scan_one(&format!("ftp://{}", server.addr), config).await;
+    let v = r.versions.unwrap();
+    let tls13 = v.results.iter().find(|x| x.version == "TLSv1.3").unwrap();
+    assert!(tls13.attempts >= 1, "{tls13:#?}");
+    assert_ne!(tls13.evidence["outcome"], "main-session");
+    assert!(!tls13.accepted_ciphers.is_empty(), "{tls13:#?}");
 }
