@@ -156,8 +156,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
         timeout: Duration,
         phase: Phase,
     ) -> Result<(), FtpError> {
+        self.send_lines(&[command], timeout, phase).await
+    }
+
+    /// Sends command lines (CR LF added to each) in one write within
+    /// `timeout`: a pipeline whose replies the caller then reads in order.
+    /// One write is one TLS record and one segment, where a write per
+    /// command would cost a round trip each.
+    pub async fn send_lines(
+        &mut self,
+        commands: &[&str],
+        timeout: Duration,
+        phase: Phase,
+    ) -> Result<(), FtpError> {
         // Nothing the user gave may smuggle a second command onto the wire.
-        if command.contains(['\r', '\n']) {
+        if commands.iter().any(|c| c.contains(['\r', '\n'])) {
             return Err(FtpError {
                 phase,
                 kind: FtpErrorKind::Io(io::Error::new(
@@ -166,9 +179,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
                 )),
             });
         }
-        let line = format!("{command}\r\n");
+        let mut lines = String::with_capacity(commands.iter().map(|c| c.len() + 2).sum());
+        for command in commands {
+            lines.push_str(command);
+            lines.push_str("\r\n");
+        }
         let write = async {
-            self.stream.write_all(line.as_bytes()).await?;
+            self.stream.write_all(lines.as_bytes()).await?;
             self.stream.flush().await
         };
         match tokio::time::timeout(timeout, write).await {

@@ -296,6 +296,23 @@ async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
         .map_err(|e| Failure::from_ftp(e, &format!("reply to {shown}")))
 }
 
+/// Sends commands in one write (a pipeline, for commands each sent
+/// whatever the one before answered); the caller then reads their replies
+/// in order with [`await_reply`]. A failed write names the first command,
+/// as [`ask`] would. Never for PASS: its failure would name the secret.
+async fn send_pipeline<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    commands: &[&str],
+    phase: Phase,
+    ctx: &ProbeContext,
+) -> Result<(), Failure> {
+    let first = commands.first().copied().unwrap_or_default();
+    control
+        .send_lines(commands, ctx.config.timeouts.read, phase)
+        .await
+        .map_err(|e| Failure::from_ftp(e, &format!("reply to {first}")))
+}
+
 /// Reads one reply; a failure says what was awaited.
 async fn await_reply<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
@@ -332,9 +349,11 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(());
     }
 
-    let pbsz = ask(control, "PBSZ 0", Phase::Protection, ctx).await?;
-    posture.pbsz_reply = Some(pbsz);
-    let prot_p = ask(control, "PROT P", Phase::Protection, ctx).await?;
+    // PROT P is sent whatever PBSZ's answer: one write, one round trip.
+    let phase = Phase::Protection;
+    send_pipeline(control, &["PBSZ 0", "PROT P"], phase, ctx).await?;
+    posture.pbsz_reply = Some(await_reply(control, "reply to PBSZ 0", phase, ctx).await?);
+    let prot_p = await_reply(control, "reply to PROT P", phase, ctx).await?;
     let private_ok = prot_p.code == 200;
     posture.prot_p = Some(if private_ok {
         ProtP::Ok
@@ -357,14 +376,11 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
         check_protected_data(control, &session, None, ctx, posture).await?;
     }
     check_cleartext_data(control, &session, ctx, posture).await?;
-    if private_ok {
-        ask(control, "PROT P", Phase::Protection, ctx).await?;
-    }
     // After PROT P again (pyftpdlib with tls_data_required refuses PORT
-    // under PROT C, which says nothing about bounce), after the data
-    // checks (a PORT the server took cannot touch them), and before the
-    // session-reuse check, which can end the session.
-    check_bounce(control, session.addr, ctx, posture).await?;
+    // under PROT C, which says nothing about bounce), in the same write;
+    // after the data checks (a PORT the server took cannot touch them),
+    // and before the session-reuse check, which can end the session.
+    check_bounce(control, session.addr, private_ok, ctx, posture).await?;
     // Last, because vsftpd ends the whole session when it refuses a fresh
     // data-channel session (after its `522`).
     if data && private_ok && posture.data_tls_reuse_required.is_none() {
@@ -382,29 +398,54 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
 async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
     addr: SocketAddr,
+    restore_prot_p: bool,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
     let target = ctx.config.posture.bounce_address;
     posture.ftp_bounce_address = Some(target.to_string());
+    let restore = restore_prot_p.then_some("PROT P".to_string());
     if target.ip() == addr.ip() {
         posture.ftp_bounce_reason =
             Some("not checked: the bounce address is the server's own".into());
+        if let Some(prot_p) = restore {
+            ask(control, &prot_p, Phase::Protection, ctx).await?;
+        }
         return Ok(());
     }
+    let port = match (target.ip(), ipv6_peer(addr)) {
+        (IpAddr::V4(v4), false) => Some(port_command(v4, target.port())),
+        _ => None,
+    };
+    let eprt = eprt_command(target);
+    // The PROT P that restores protection goes in one write with the first
+    // bounce command; the second waits for the first's reply: a server that
+    // takes a PORT may connect to it at once and read no command until
+    // that ends (pyftpdlib never answered an EPRT pipelined after an
+    // accepted PORT).
+    let first = port.as_ref().unwrap_or(&eprt);
+    let commands: Vec<&str> = restore.iter().chain([first]).map(String::as_str).collect();
+    // A failed write is the first command's, as one write per command was.
+    let first_phase = if restore.is_some() {
+        Phase::Protection
+    } else {
+        Phase::Bounce
+    };
+    send_pipeline(control, &commands, first_phase, ctx).await?;
+    if let Some(prot_p) = &restore {
+        await_reply(control, &format!("reply to {prot_p}"), Phase::Protection, ctx).await?;
+    }
     let mut accepted = false;
-    if let (IpAddr::V4(v4), false) = (target.ip(), ipv6_peer(addr)) {
-        let reply = ask(
-            control,
-            &port_command(v4, target.port()),
-            Phase::Bounce,
-            ctx,
-        )
-        .await?;
+    if let Some(port) = &port {
+        let reply = await_reply(control, &format!("reply to {port}"), Phase::Bounce, ctx).await?;
         accepted |= reply.class() == 2;
         posture.ftp_bounce_port_reply = Some(reply);
     }
-    let reply = ask(control, &eprt_command(target), Phase::Bounce, ctx).await?;
+    let reply = if port.is_some() {
+        ask(control, &eprt, Phase::Bounce, ctx).await?
+    } else {
+        await_reply(control, &format!("reply to {eprt}"), Phase::Bounce, ctx).await?
+    };
     accepted |= reply.class() == 2;
     posture.ftp_bounce_eprt_reply = Some(reply);
     posture.ftp_bounce = Some(if accepted {
