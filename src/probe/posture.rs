@@ -163,10 +163,7 @@ pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext, posture
         }
     };
     let user = format!("USER {}", ctx.config.posture.login.user);
-    match control
-        .command(&user, timeouts.read, Phase::CleartextLogin)
-        .await
-    {
+    match control.command(&user, timeouts.read).await {
         Ok(reply) => {
             posture.cleartext_login = Some(match reply.code {
                 331 | 332 | 230 => CleartextLogin::Allowed,
@@ -214,9 +211,7 @@ pub async fn check_cleartext_after_auth(
         posture.cleartext_after_auth_reason = Some(format!("not checked: {}", f.message));
         return;
     }
-    let answer = control
-        .command("FEAT", timeouts.read, Phase::CleartextAfterAuth)
-        .await;
+    let answer = control.command("FEAT", timeouts.read).await;
     let (outcome, reason) = judge_cleartext_after_auth(&answer);
     posture.cleartext_after_auth = Some(outcome);
     posture.cleartext_after_auth_reason = Some(reason);
@@ -230,7 +225,6 @@ pub async fn check_cleartext_after_auth(
 
 /// What the answer to a cleartext `FEAT` after the `234` means.
 fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAfterAuth, String) {
-    use crate::ftp::control::FtpErrorKind;
     match answer {
         Ok(reply) if reply.class() == 2 => (
             CleartextAfterAuth::Accepted,
@@ -248,15 +242,15 @@ fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAft
         ),
         Err(e) => (
             CleartextAfterAuth::Refused,
-            match &e.kind {
-                FtpErrorKind::Timeout(d) => format!(
+            match e {
+                FtpError::Timeout(d) => format!(
                     "after the 234, FEAT in clear got no answer within {}",
                     crate::ftp::control::humantime(*d)
                 ),
-                FtpErrorKind::ClosedBeforeReply => {
+                FtpError::ClosedBeforeReply => {
                     "after the 234, FEAT in clear: the server closed the connection".into()
                 }
-                FtpErrorKind::Reply(_) => {
+                FtpError::Reply(_) => {
                     "after the 234, FEAT in clear was answered with non-FTP bytes (a TLS alert)"
                         .into()
                 }
@@ -268,11 +262,7 @@ fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAft
 
 async fn quit_quietly(control: &mut PlainControl, ctx: &ProbeContext) {
     let _ = control
-        .command(
-            "QUIT",
-            ctx.config.timeouts.read.min(Duration::from_secs(2)),
-            Phase::Quit,
-        )
+        .command("QUIT", ctx.config.timeouts.read.min(Duration::from_secs(2)))
         .await;
 }
 
@@ -291,9 +281,9 @@ async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
         command
     };
     control
-        .command(command, ctx.config.timeouts.read, phase)
+        .command(command, ctx.config.timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, &format!("reply to {shown}")))
+        .map_err(|e| Failure::from_ftp(e, phase, &format!("reply to {shown}")))
 }
 
 /// Reads one reply; a failure says what was awaited.
@@ -304,9 +294,9 @@ async fn await_reply<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
 ) -> Result<Reply, Failure> {
     control
-        .read_reply(ctx.config.timeouts.read, phase)
+        .read_reply(ctx.config.timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, what))
+        .map_err(|e| Failure::from_ftp(e, phase, what))
 }
 
 /// The established main session, as the posture checks need it.
@@ -454,10 +444,10 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> AfterCcc<S> {
     use tokio::io::AsyncWriteExt;
     let read = ctx.config.timeouts.read;
-    let reply = match control.command("CCC", read, Phase::Ccc).await {
+    let reply = match control.command("CCC", read).await {
         Ok(reply) => reply,
         Err(e) => {
-            posture.ccc_reason = Some(format!("not established: no reply to CCC ({})", e.kind));
+            posture.ccc_reason = Some(format!("not established: no reply to CCC ({e})"));
             return AfterCcc::Gone;
         }
     };
@@ -467,10 +457,10 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
         posture.ccc_reason = Some(format!("CCC answered {}", reply.code));
         return AfterCcc::Tls(Box::new(control));
     }
-    let mut stream = match control.into_stream(Phase::Ccc) {
+    let mut stream = match control.into_stream() {
         Ok(stream) => stream,
         Err(e) => {
-            posture.ccc_reason = Some(format!("not established: 200 to CCC, then {}", e.kind));
+            posture.ccc_reason = Some(format!("not established: 200 to CCC, then {e}"));
             return AfterCcc::Gone;
         }
     };
@@ -507,7 +497,7 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let (io, _) = stream.into_inner();
     let mut clear = ControlConnection::new(io);
-    match clear.command("PWD", read, Phase::Ccc).await {
+    match clear.command("PWD", read).await {
         Ok(pwd) => {
             posture.ccc = Some(Ccc::Accepted);
             posture.ccc_reason = Some(format!(
@@ -519,8 +509,7 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
         Err(e) => {
             posture.ccc = Some(Ccc::Refused);
             posture.ccc_reason = Some(format!(
-                "CCC answered 200, {shut}, but PWD got no answer in clear ({})",
-                e.kind
+                "CCC answered 200, {shut}, but PWD got no answer in clear ({e})"
             ));
             AfterCcc::Gone
         }
@@ -824,9 +813,9 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
         DataConnection::Unusable(why) => return Ok(Protected::Failed(why)),
     };
     control
-        .send("LIST", timeouts.read, Phase::DataChannel)
+        .send("LIST", timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, "LIST"))?;
+        .map_err(|e| Failure::from_ftp(e, Phase::DataChannel, "LIST"))?;
     let name = session.server_name.clone();
     let handshake = async {
         if fresh {
@@ -836,7 +825,7 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
         }
     };
     let (mark, handshake) = mark_and_handshake(control, handshake, timeouts.read).await;
-    let mark = mark.map_err(|e| Failure::from_ftp(e, "reply to LIST"))?;
+    let mark = mark.map_err(|e| Failure::from_ftp(e, Phase::DataChannel, "reply to LIST"))?;
     if mark.class() != 1 {
         return Ok(Protected::Failed(mark.to_string()));
     }
@@ -845,7 +834,7 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
         Some(Err(e)) => {
             // The server says why on the control channel (522 ...).
             return Ok(Protected::Failed(
-                match control.read_reply(timeouts.read, Phase::DataChannel).await {
+                match control.read_reply(timeouts.read).await {
                     Ok(reply) => reply.to_string(),
                     Err(_) => e.to_string(),
                 },
@@ -912,7 +901,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: std::future::Future<Output = Result<T, HandshakeError>>,
 {
-    let read = control.read_reply(read_timeout, Phase::DataChannel);
+    let read = control.read_reply(read_timeout);
     tokio::pin!(read);
     tokio::pin!(handshake);
     let mut mark: Option<Result<Reply, FtpError>> = None;
@@ -943,13 +932,7 @@ where
     match mark {
         Some(reply) => (reply, shaken),
         // Unreachable: the loop only ends once the reply is in.
-        None => (
-            Err(FtpError {
-                phase: Phase::DataChannel,
-                kind: crate::ftp::control::FtpErrorKind::ClosedBeforeReply,
-            }),
-            shaken,
-        ),
+        None => (Err(FtpError::ClosedBeforeReply), shaken),
     }
 }
 
