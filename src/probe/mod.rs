@@ -593,7 +593,9 @@ fn verified_for_credentials(report: &EndpointReport) -> Result<(), String> {
     if !cert.trusted {
         return Err(format!(
             "certificate not trusted ({})",
-            cert.trust_error.as_deref().unwrap_or("unknown reason")
+            cert.trust_error
+                .as_ref()
+                .map_or("unknown reason", |t| t.as_str())
         ));
     }
     if cert.name_match != Some(true) {
