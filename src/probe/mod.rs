@@ -327,16 +327,11 @@ impl<'a> EndpointSession<'a> {
     }
 }
 
-/// SNI and name check: the hostname when the user gave one, else the IP
-/// (rustls sends no SNI for an IP, as RFC 6066 requires).
+/// SNI and name check: the hostname when the user gave one, else the IP,
+/// by the one hostname rule ([`crate::hostname::server_name`]).
 pub fn server_name_for(endpoint: &Endpoint) -> ServerName<'static> {
-    if let Some(host) = &endpoint.host {
-        if let Ok(name) = ServerName::try_from(host.to_string()) {
-            return name;
-        }
-    }
     let ip = endpoint.ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    ServerName::IpAddress(ip.into())
+    crate::hostname::server_name(endpoint.host.as_deref(), ip)
 }
 
 pub fn now_utc() -> OffsetDateTime {
