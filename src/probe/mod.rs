@@ -15,11 +15,11 @@ mod tap;
 pub mod transfer;
 pub mod versions;
 
+use crate::config::ScanConfig;
 use crate::endpoint::Endpoint;
 use crate::ftp::{ControlConnection, FtpError, Reply};
 use crate::model::{ClientCert, EndpointReport, Mode, Phase, Status};
 use crate::tls::session::EndpointTls;
-use crate::ScanConfig;
 use connector::Connector;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;

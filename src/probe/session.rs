@@ -19,9 +19,9 @@
 
 use super::connector::{Connector, HostConnection};
 use super::Failure;
+use crate::config::Timeouts;
 use crate::ftp::{parse_reply, ControlConnection, Parsed, Reply};
 use crate::model::{Mode, Phase, Status};
-use crate::Timeouts;
 use std::net::SocketAddr;
 use std::time::Duration;
 
