@@ -6,11 +6,12 @@
 //! probed with bounded concurrency; each probe runs in its own task so that
 //! even a panic becomes that endpoint's row rather than the end of the run.
 
+use crate::config::ScanConfig;
+pub use crate::config::{Resolver, Shard};
 use crate::model::{EndpointReport, ModeRule, Phase, Status};
 use crate::probe::connector::{Connector, RateLimiter};
 use crate::probe::{probe_endpoint, ProbeContext};
 use crate::targets::{HostSpec, TargetError, TargetSpec};
-use crate::ScanConfig;
 use futures::stream::{self, Stream, StreamExt};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -27,65 +28,6 @@ pub enum ScanEvent {
     InputError(TargetError),
     /// An endpoint is finished.
     Report(Box<EndpointReport>),
-}
-
-/// One of N disjoint parts of a run (`--shard K/N`), for running a sweep
-/// as N independent jobs (a Kubernetes Indexed Job, a Slurm array, GNU
-/// parallel). An endpoint belongs to shard `hash(ip, port) mod N`: the same
-/// on every machine and independent of input order or DNS answer order, so
-/// N runs cover every endpoint exactly once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    pub fn new(index: u32, count: u32) -> Result<Self, String> {
-        if count == 0 {
-            return Err("the shard count must be at least 1".into());
-        }
-        if index >= count {
-            return Err(format!(
-                "shard index {index} is not below the shard count {count} (indexes start at 0)"
-            ));
-        }
-        Ok(Self { index, count })
-    }
-
-    /// Parses `K/N`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (k, n) = text
-            .split_once('/')
-            .ok_or_else(|| format!("{text:?} is not K/N (e.g. 0/4)"))?;
-        let k = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard index {k:?} is not a number"))?;
-        let n = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard count {n:?} is not a number"))?;
-        Self::new(k, n)
-    }
-
-    pub fn contains(&self, endpoint: &Endpoint) -> bool {
-        // FNV-1a: tiny, stable across versions and platforms.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut feed = |bytes: &[u8]| {
-            for b in bytes {
-                hash ^= u64::from(*b);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        match endpoint.ip {
-            Some(IpAddr::V4(ip)) => feed(&ip.octets()),
-            Some(IpAddr::V6(ip)) => feed(&ip.octets()),
-            None => feed(endpoint.target.as_bytes()),
-        }
-        feed(&endpoint.port.to_be_bytes());
-        hash % u64::from(self.count) == u64::from(self.index)
-    }
 }
 
 /// Stops a scan in two stages: [`StopHandle::stop`] starts no new
@@ -382,39 +324,6 @@ async fn expand(spec: TargetSpec, config: Arc<ScanConfig>) -> EndpointBatch {
                 ),
             }
         }
-    }
-}
-
-type LookupFuture = futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
-
-/// Turns a hostname into addresses. The system resolver by default
-/// (getaddrinfo on tokio's blocking pool, so lookups run concurrently).
-#[derive(Clone)]
-pub struct Resolver(Arc<dyn Fn(String) -> LookupFuture + Send + Sync>);
-
-impl std::fmt::Debug for Resolver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Resolver")
-    }
-}
-
-impl Resolver {
-    pub fn system() -> Self {
-        Self(Arc::new(|name: String| {
-            Box::pin(async move {
-                let addrs = tokio::net::lookup_host((name.as_str(), 0)).await?;
-                Ok(addrs.map(|a| a.ip()).collect())
-            })
-        }))
-    }
-
-    /// A resolver from a function (for tests and embedding programs).
-    pub fn from_fn(f: impl Fn(String) -> LookupFuture + Send + Sync + 'static) -> Self {
-        Self(Arc::new(f))
-    }
-
-    pub fn lookup(&self, name: &str) -> LookupFuture {
-        (self.0)(name.to_string())
     }
 }
 

@@ -4,11 +4,11 @@
 //! server that drips one byte a second still costs at most the timeout. Of
 //! every reply the first 64 KiB are kept and the rest is read to the reply's
 //! end and discarded (the reply is marked truncated), up to an absolute
-//! 4 MiB per reply. Errors name the phase they arose in, so a report can
-//! say "no reply to AUTH TLS within 5s" rather than "timed out".
+//! 4 MiB per reply. Errors say what went wrong on the wire (a timeout, a
+//! close, a reply too long or malformed); which step of a scan it was is
+//! the caller's to say, so this layer knows nothing of report phases.
 
 use super::reply::{preview, Parsed, Reply, ReplyAssembler, ReplyError};
-use crate::model::Phase;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -26,16 +26,11 @@ pub const ABSOLUTE_MAX_REPLY: usize = 4 * 1024 * 1024;
 /// Bytes asked of the stream per read.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// What went wrong on the control channel, and in which phase.
+/// What went wrong on the control channel. Not which step of the scan it
+/// was: the probe layer attaches its report phase when it turns this into
+/// a report error, so the connection serves any caller.
 #[derive(Debug, thiserror::Error)]
-#[error("{kind} ({phase})")]
-pub struct FtpError {
-    pub phase: Phase,
-    pub kind: FtpErrorKind,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FtpErrorKind {
+pub enum FtpError {
     #[error("no complete reply within {}", humantime(*.0))]
     Timeout(Duration),
     #[error("connection closed before a reply")]
@@ -50,11 +45,11 @@ pub enum FtpErrorKind {
 
 impl FtpError {
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, FtpErrorKind::Timeout(_))
+        matches!(self, FtpError::Timeout(_))
     }
 
     pub fn is_malformed(&self) -> bool {
-        matches!(self.kind, FtpErrorKind::Reply(ReplyError::Malformed(_)))
+        matches!(self, FtpError::Reply(ReplyError::Malformed(_)))
     }
 }
 
@@ -107,9 +102,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
 
     /// Reads one complete reply within `timeout`. A reply longer than the
     /// kept part is read to its end and returned with `truncated` set.
-    pub async fn read_reply(&mut self, timeout: Duration, phase: Phase) -> Result<Reply, FtpError> {
+    pub async fn read_reply(&mut self, timeout: Duration) -> Result<Reply, FtpError> {
         let deadline = Instant::now() + timeout;
-        let err = |kind| FtpError { phase, kind };
         if !self.buf.is_empty() {
             let pending = std::mem::take(&mut self.buf);
             match self.reply.feed(&pending) {
@@ -118,7 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
                     return Ok(reply);
                 }
                 Ok(Parsed::NeedMore) => {}
-                Err(e) => return Err(err(e.into())),
+                Err(e) => return Err(e.into()),
             }
         }
         if self.chunk.len() < READ_CHUNK {
@@ -128,12 +122,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
         loop {
             let read = tokio::time::timeout_at(deadline, self.stream.read(chunk)).await;
             let n = match read {
-                Err(_) => return Err(err(FtpErrorKind::Timeout(timeout))),
-                Ok(Err(e)) => return Err(err(e.into())),
-                Ok(Ok(0)) if self.reply.consumed() == 0 => {
-                    return Err(err(FtpErrorKind::ClosedBeforeReply))
-                }
-                Ok(Ok(0)) => return Err(err(FtpErrorKind::ClosedMidReply(self.reply.consumed()))),
+                Err(_) => return Err(FtpError::Timeout(timeout)),
+                Ok(Err(e)) => return Err(e.into()),
+                Ok(Ok(0)) if self.reply.consumed() == 0 => return Err(FtpError::ClosedBeforeReply),
+                Ok(Ok(0)) => return Err(FtpError::ClosedMidReply(self.reply.consumed())),
                 Ok(Ok(n)) => n,
             };
             let got = chunk.get(..n).unwrap_or_default();
@@ -144,19 +136,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
                     return Ok(reply);
                 }
                 Ok(Parsed::NeedMore) => {}
-                Err(e) => return Err(err(e.into())),
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
     /// Sends one command line (CR LF added) within `timeout`.
-    pub async fn send(
-        &mut self,
-        command: &str,
-        timeout: Duration,
-        phase: Phase,
-    ) -> Result<(), FtpError> {
-        self.send_lines(&[command], timeout, phase).await
+    pub async fn send(&mut self, command: &str, timeout: Duration) -> Result<(), FtpError> {
+        self.send_lines(&[command], timeout).await
     }
 
     /// Sends command lines (CR LF added to each) in one write within
@@ -167,17 +154,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
         &mut self,
         commands: &[&str],
         timeout: Duration,
-        phase: Phase,
     ) -> Result<(), FtpError> {
         // Nothing the user gave may smuggle a second command onto the wire.
         if commands.iter().any(|c| c.contains(['\r', '\n'])) {
-            return Err(FtpError {
-                phase,
-                kind: FtpErrorKind::Io(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "refusing to send a command containing CR or LF",
-                )),
-            });
+            return Err(FtpError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "refusing to send a command containing CR or LF",
+            )));
         }
         let mut lines = String::with_capacity(commands.iter().map(|c| c.len() + 2).sum());
         for command in commands {
@@ -189,26 +172,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
             self.stream.flush().await
         };
         match tokio::time::timeout(timeout, write).await {
-            Err(_) => Err(FtpError {
-                phase,
-                kind: FtpErrorKind::Timeout(timeout),
-            }),
-            Ok(r) => r.map_err(|e| FtpError {
-                phase,
-                kind: e.into(),
-            }),
+            Err(_) => Err(FtpError::Timeout(timeout)),
+            Ok(r) => r.map_err(FtpError::from),
         }
     }
 
     /// Sends a command and reads its reply, both within `timeout` each.
-    pub async fn command(
-        &mut self,
-        command: &str,
-        timeout: Duration,
-        phase: Phase,
-    ) -> Result<Reply, FtpError> {
-        self.send(command, timeout, phase).await?;
-        self.read_reply(timeout, phase).await
+    pub async fn command(&mut self, command: &str, timeout: Duration) -> Result<Reply, FtpError> {
+        self.send(command, timeout).await?;
+        self.read_reply(timeout).await
     }
 
     /// Whether no byte has come from the server yet (a silent server; an
@@ -220,7 +192,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
     /// Gives the stream back for a TLS upgrade. Fails if the server sent
     /// bytes after its reply that we have not consumed: they would be lost,
     /// and a server that talks before our ClientHello is misbehaving.
-    pub fn into_stream(self, phase: Phase) -> Result<S, FtpError> {
+    pub fn into_stream(self) -> Result<S, FtpError> {
         let unexpected = if self.reply.consumed() > 0 {
             self.reply.start()
         } else {
@@ -229,16 +201,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
         if unexpected.is_empty() {
             Ok(self.stream)
         } else {
-            Err(FtpError {
-                phase,
-                kind: FtpErrorKind::Io(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "server sent unexpected bytes before the TLS handshake: {}",
-                        preview(unexpected)
-                    ),
-                )),
-            })
+            Err(FtpError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "server sent unexpected bytes before the TLS handshake: {}",
+                    preview(unexpected)
+                ),
+            )))
         }
     }
 
@@ -262,10 +231,7 @@ mod tests {
             }
             server
         });
-        let reply = conn
-            .read_reply(Duration::from_secs(5), Phase::Greeting)
-            .await
-            .unwrap();
+        let reply = conn.read_reply(Duration::from_secs(5)).await.unwrap();
         assert_eq!(reply.lines, vec!["hi", "there"]);
         drop(writer.await.unwrap());
     }
@@ -282,13 +248,9 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
-        let err = conn
-            .read_reply(Duration::from_secs(5), Phase::Greeting)
-            .await
-            .unwrap_err();
+        let err = conn.read_reply(Duration::from_secs(5)).await.unwrap_err();
         assert!(err.is_timeout(), "{err}");
-        assert_eq!(err.phase, Phase::Greeting);
-        assert_eq!(err.to_string(), "no complete reply within 5s (greeting)");
+        assert_eq!(err.to_string(), "no complete reply within 5s");
     }
 
     #[tokio::test]
@@ -297,14 +259,8 @@ mod tests {
         let mut conn = ControlConnection::new(client);
         server.write_all(b"220-partial\r\n").await.unwrap();
         drop(server);
-        let err = conn
-            .read_reply(Duration::from_secs(5), Phase::Greeting)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err.kind, FtpErrorKind::ClosedMidReply(13)),
-            "{err:?}"
-        );
+        let err = conn.read_reply(Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(err, FtpError::ClosedMidReply(13)), "{err:?}");
     }
 
     #[tokio::test]
@@ -312,11 +268,8 @@ mod tests {
         let (client, server) = duplex(64);
         drop(server);
         let mut conn = ControlConnection::new(client);
-        let err = conn
-            .read_reply(Duration::from_secs(5), Phase::Greeting)
-            .await
-            .unwrap_err();
-        assert!(matches!(err.kind, FtpErrorKind::ClosedBeforeReply));
+        let err = conn.read_reply(Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(err, FtpError::ClosedBeforeReply));
     }
 
     #[tokio::test]
@@ -332,13 +285,10 @@ mod tests {
                 }
             }
         });
-        let err = conn
-            .read_reply(Duration::from_secs(5), Phase::Greeting)
-            .await
-            .unwrap_err();
+        let err = conn.read_reply(Duration::from_secs(5)).await.unwrap_err();
         assert!(matches!(
-            err.kind,
-            FtpErrorKind::Reply(ReplyError::TooLong { limit: 1000 })
+            err,
+            FtpError::Reply(ReplyError::TooLong { limit: 1000 })
         ));
     }
 
@@ -347,19 +297,16 @@ mod tests {
         let (client, mut server) = duplex(64);
         server.write_all(b"234 go\r\nEXTRA").await.unwrap();
         let mut conn = ControlConnection::new(client);
-        let reply = conn
-            .read_reply(Duration::from_secs(5), Phase::Auth)
-            .await
-            .unwrap();
+        let reply = conn.read_reply(Duration::from_secs(5)).await.unwrap();
         assert_eq!(reply.code, 234);
         // Give the extra bytes a chance to be buffered by a later read.
         let mut conn2 = conn;
         let _ = tokio::time::timeout(
             Duration::from_millis(50),
-            conn2.read_reply(Duration::from_millis(20), Phase::Auth),
+            conn2.read_reply(Duration::from_millis(20)),
         )
         .await;
-        assert!(conn2.into_stream(Phase::TlsHandshake).is_err());
+        assert!(conn2.into_stream().is_err());
     }
 
     /// Writes `bytes` in 1000-byte writes (a small pipe: the reader must
@@ -383,17 +330,11 @@ mod tests {
         greeting.extend(b"\r\n");
         serve(server, greeting, b"502 AUTH TLS not available\r\n");
         let mut conn = ControlConnection::new(client);
-        let reply = conn
-            .read_reply(Duration::from_secs(30), Phase::Greeting)
-            .await
-            .unwrap();
+        let reply = conn.read_reply(Duration::from_secs(30)).await.unwrap();
         assert_eq!(reply.code, 220);
         assert!(reply.truncated);
         assert_eq!(reply.lines[0].len(), DEFAULT_MAX_REPLY - 4);
-        let next = conn
-            .read_reply(Duration::from_secs(30), Phase::Auth)
-            .await
-            .unwrap();
+        let next = conn.read_reply(Duration::from_secs(30)).await.unwrap();
         assert_eq!(next.to_string(), "502 AUTH TLS not available");
         assert!(!next.truncated);
     }
@@ -408,22 +349,16 @@ mod tests {
         feat.extend(b" AUTH TLS\r\n211 End\r\n");
         serve(server, feat, b"234 go\r\n");
         let mut conn = ControlConnection::new(client);
-        let reply = conn
-            .read_reply(Duration::from_secs(30), Phase::Feat)
-            .await
-            .unwrap();
+        let reply = conn.read_reply(Duration::from_secs(30)).await.unwrap();
         assert_eq!(reply.code, 211);
         assert!(reply.truncated);
         assert_eq!(reply.lines[0], "Features:");
         assert_eq!(reply.lines[1], " X-FEATURE-0");
         assert_eq!(reply.lines.last().map(String::as_str), Some("End"));
         assert!(reply.lines.len() < 10_000, "{}", reply.lines.len());
-        let next = conn
-            .read_reply(Duration::from_secs(30), Phase::Auth)
-            .await
-            .unwrap();
+        let next = conn.read_reply(Duration::from_secs(30)).await.unwrap();
         assert_eq!(next.code, 234);
-        assert!(conn.into_stream(Phase::TlsHandshake).is_ok());
+        assert!(conn.into_stream().is_ok());
     }
 
     #[tokio::test(start_paused = true)]
@@ -440,13 +375,10 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
-        let err = conn
-            .read_reply(Duration::from_secs(5), Phase::Greeting)
-            .await
-            .unwrap_err();
+        let err = conn.read_reply(Duration::from_secs(5)).await.unwrap_err();
         assert!(err.is_timeout(), "{err}");
         // The bytes of the unfinished reply block a TLS upgrade.
-        let err = conn.into_stream(Phase::TlsHandshake).unwrap_err();
+        let err = conn.into_stream().unwrap_err();
         assert!(err.to_string().contains("220-xxx"), "{err}");
     }
 
@@ -459,13 +391,7 @@ mod tests {
             let junk = vec![b'y'; 64 * 1024];
             while server.write_all(&junk).await.is_ok() {}
         });
-        let err = conn
-            .read_reply(Duration::from_secs(30), Phase::Greeting)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "reply longer than 4 MiB (read no further) (greeting)"
-        );
+        let err = conn.read_reply(Duration::from_secs(30)).await.unwrap_err();
+        assert_eq!(err.to_string(), "reply longer than 4 MiB (read no further)");
     }
 }

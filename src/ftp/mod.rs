@@ -5,5 +5,5 @@ pub mod control;
 pub mod passive;
 pub mod reply;
 
-pub use control::{ControlConnection, FtpError, FtpErrorKind};
+pub use control::{ControlConnection, FtpError};
 pub use reply::{parse_reply, Parsed, Reply, ReplyAssembler, ReplyError};

@@ -19,7 +19,7 @@ pub struct CertificateReport {
     pub self_signed: bool,
     pub trusted: bool,
     /// Why not trusted (`unknown issuer`, `expired`, ...), else `None`.
-    pub trust_error: Option<String>,
+    pub trust_error: Option<TrustProblem>,
     /// Name checked against the certificate: the hostname, else the IP.
     pub name_checked: Option<String>,
     pub name_match: Option<bool>,
@@ -37,6 +37,101 @@ pub struct CertificateReport {
     pub source: String,
     /// Set when the leaf could not be parsed at all.
     pub parse_error: Option<String>,
+}
+
+label_enum!(
+    /// A protocol version, as reports name it. The one list of versions:
+    /// the raw prober probes these (`tls::raw::TlsVersionProbe` is this
+    /// type, with its wire numbers), the policy's floor is one of them, and
+    /// each has its CSV column.
+    #[derive(Hash, PartialOrd, Ord)]
+    TlsVersion {
+        Ssl2 => "SSLv2",
+        Ssl3 => "SSLv3",
+        Tls10 => "TLSv1.0",
+        Tls11 => "TLSv1.1",
+        Tls12 => "TLSv1.2",
+        Tls13 => "TLSv1.3",
+    }
+);
+
+label_enum!(
+    /// The named reasons webpki gives for not trusting a chain, with the
+    /// short, stable phrases of the `cert_trust_error` column.
+    #[derive(Hash)]
+    TrustReason {
+        UnknownIssuer => "unknown issuer",
+        Expired => "expired",
+        NotYetValid => "not yet valid",
+        InvalidSignature => "invalid signature",
+        UnsupportedSignatureAlgorithm => "unsupported signature algorithm",
+        CaUsedAsEndEntity => "CA certificate used as end entity",
+        EndEntityUsedAsCa => "end-entity certificate used as CA",
+        NotForServerAuth => "not valid for server authentication",
+        Malformed => "malformed certificate",
+    }
+);
+
+/// Why a chain is not trusted: a named reason, or the text of a webpki
+/// error we have no name for (a newer webpki may add kinds; the report
+/// still says which). Serialized as the phrase alone, so reading a report
+/// back gives the same value and old reports read as they were written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrustProblem {
+    Named(TrustReason),
+    /// A webpki error outside [`TrustReason`], by its lowercased debug
+    /// text.
+    Other(String),
+}
+
+impl TrustProblem {
+    /// The report's phrase.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TrustProblem::Named(reason) => reason.as_str(),
+            TrustProblem::Other(text) => text,
+        }
+    }
+
+    /// The problem a report phrase stands for.
+    pub fn from_label(label: &str) -> TrustProblem {
+        TrustReason::from_label(label)
+            .map(TrustProblem::Named)
+            .unwrap_or_else(|| TrustProblem::Other(label.to_string()))
+    }
+
+    /// Whether the chain is only out of its dates (expired or not yet
+    /// valid), which reports name as that rather than as untrusted.
+    pub fn is_dates(&self) -> bool {
+        matches!(
+            self,
+            TrustProblem::Named(TrustReason::Expired | TrustReason::NotYetValid)
+        )
+    }
+}
+
+impl From<TrustReason> for TrustProblem {
+    fn from(reason: TrustReason) -> Self {
+        TrustProblem::Named(reason)
+    }
+}
+
+impl std::fmt::Display for TrustProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for TrustProblem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustProblem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|label| TrustProblem::from_label(&label))
+    }
 }
 
 label_enum!(
@@ -63,13 +158,12 @@ pub struct VersionReport {
     /// Versions whose first probe was answered with FTP text in clear (the
     /// AUTH TLS race) and that were probed again with a pause after the 234.
     #[serde(default)]
-    pub auth_tls_race: Vec<String>,
+    pub auth_tls_race: Vec<TlsVersion>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionResult {
-    /// `SSLv2` ... `TLSv1.3`.
-    pub version: String,
+    pub version: TlsVersion,
     pub verdict: VersionVerdict,
     pub reason: String,
     /// What was seen: alert, version answered, downgrade sentinel, chosen
@@ -104,6 +198,26 @@ pub struct VersionResult {
     pub cipher_enumeration_reason: Option<String>,
 }
 
+impl VersionResult {
+    /// A result for `version` with nothing established yet (no derived
+    /// `Default`: a result always names its version).
+    pub fn new(version: TlsVersion) -> Self {
+        Self {
+            version,
+            verdict: VersionVerdict::default(),
+            reason: String::new(),
+            evidence: serde_json::Value::default(),
+            attempts: 0,
+            accepted_ciphers: Vec::new(),
+            weak_ciphers: Vec::new(),
+            weak_reasons: Vec::new(),
+            no_fs_ciphers: Vec::new(),
+            cipher_enumeration_complete: None,
+            cipher_enumeration_reason: None,
+        }
+    }
+}
+
 impl VersionReport {
     /// Accepted suites flagged weak, across versions, deduplicated.
     pub fn weak_ciphers(&self) -> Vec<String> {
@@ -127,16 +241,16 @@ impl VersionReport {
         out
     }
 
-    /// Names of the accepted versions, lowest first.
-    pub fn accepted(&self) -> impl Iterator<Item = &str> {
+    /// The accepted versions, lowest first.
+    pub fn accepted(&self) -> impl Iterator<Item = TlsVersion> + '_ {
         self.results
             .iter()
             .filter(|r| r.verdict == VersionVerdict::Accepted)
-            .map(|r| r.version.as_str())
+            .map(|r| r.version)
     }
 
-    /// The verdict on `version` (`TLSv1.2`), when it was probed.
-    pub fn verdict_of(&self, version: &str) -> Option<VersionVerdict> {
+    /// The verdict on `version`, when it was probed.
+    pub fn verdict_of(&self, version: TlsVersion) -> Option<VersionVerdict> {
         self.results
             .iter()
             .find(|r| r.version == version)
@@ -150,10 +264,10 @@ impl CertificateReport {
     /// as that, by the findings and the table alike, not also as untrusted.
     pub fn untrusted_beyond_dates(&self) -> bool {
         !self.trusted
-            && !matches!(
-                self.trust_error.as_deref(),
-                Some("expired" | "not yet valid")
-            )
+            && !self
+                .trust_error
+                .as_ref()
+                .is_some_and(TrustProblem::is_dates)
     }
 }
 
@@ -165,7 +279,10 @@ pub enum VersionAnomaly {
     /// A probe of a version above the lowest accepted one was answered by
     /// a silent close: a server that cannot negotiate down, which breaks
     /// clients offering a newer version than it knows.
-    Intolerance { probe: String, accepted: String },
+    Intolerance {
+        probe: TlsVersion,
+        accepted: TlsVersion,
+    },
     /// What one version's probe, or its cipher enumeration, showed (a
     /// version or suite that was not offered, ...), with the version first.
     Probe(String),
@@ -196,9 +313,11 @@ impl VersionAnomaly {
         line.strip_prefix(start)
             .and_then(|rest| rest.strip_suffix(end))
             .and_then(|rest| rest.split_once(middle))
-            .map(|(probe, accepted)| VersionAnomaly::Intolerance {
-                probe: probe.to_string(),
-                accepted: accepted.to_string(),
+            .and_then(|(probe, accepted)| {
+                Some(VersionAnomaly::Intolerance {
+                    probe: TlsVersion::from_label(probe)?,
+                    accepted: TlsVersion::from_label(accepted)?,
+                })
             })
             .unwrap_or_else(|| VersionAnomaly::Probe(line.to_string()))
     }
@@ -218,14 +337,34 @@ impl<'de> Deserialize<'de> for VersionAnomaly {
 
 #[cfg(test)]
 mod tests {
-    use super::VersionAnomaly;
+    use super::{TlsVersion, TrustProblem, TrustReason, VersionAnomaly};
+
+    #[test]
+    fn trust_problems_read_back_as_they_were_written() {
+        for problem in [
+            TrustProblem::Named(TrustReason::UnknownIssuer),
+            TrustProblem::Named(TrustReason::NotYetValid),
+            TrustProblem::Other("unsupportedcriticalextension".into()),
+        ] {
+            let json = serde_json::to_string(&problem).unwrap();
+            assert_eq!(json, format!("\"{problem}\""));
+            assert_eq!(
+                serde_json::from_str::<TrustProblem>(&json).unwrap(),
+                problem
+            );
+        }
+        assert_eq!(
+            serde_json::from_str::<TrustProblem>("\"expired\"").unwrap(),
+            TrustProblem::Named(TrustReason::Expired)
+        );
+    }
 
     #[test]
     fn anomalies_read_back_as_they_were_written() {
         for anomaly in [
             VersionAnomaly::Intolerance {
-                probe: "TLSv1.3".into(),
-                accepted: "TLSv1.0".into(),
+                probe: TlsVersion::Tls13,
+                accepted: TlsVersion::Tls10,
             },
             VersionAnomaly::Probe("TLSv1.2: chosen suite was not offered".into()),
         ] {
@@ -238,8 +377,8 @@ mod tests {
         }
         assert_eq!(
             VersionAnomaly::Intolerance {
-                probe: "TLSv1.3".into(),
-                accepted: "TLSv1.2".into()
+                probe: TlsVersion::Tls13,
+                accepted: TlsVersion::Tls12
             }
             .to_string(),
             "version intolerance: TLSv1.3 probe answered by a silent close while TLSv1.2 is accepted"

@@ -20,6 +20,7 @@
 //! Every error names the file, the line and the key.
 
 use super::{catalog_entry, Exception, Policy, Severity, TLS_VERSIONS};
+use crate::model::tls::TlsVersion;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -103,17 +104,18 @@ pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
             policy.expiry_warn_days = *days.get_ref();
         }
         if let Some(v) = &t.min_tls_version {
-            if !TLS_VERSIONS.contains(&v.get_ref().as_str()) {
+            let floor = TlsVersion::from_label(v.get_ref()).filter(|f| TLS_VERSIONS.contains(f));
+            let Some(floor) = floor else {
                 return Err(err(
                     v.span().start,
                     format!(
                         "thresholds.min_tls_version: {:?} is not one of {}",
                         v.get_ref(),
-                        TLS_VERSIONS.join(", ")
+                        TLS_VERSIONS.map(TlsVersion::as_str).join(", ")
                     ),
                 ));
-            }
-            policy.min_tls_version = v.get_ref().clone();
+            };
+            policy.min_tls_version = floor;
         }
     }
     for (id, severity) in &raw.severity {
@@ -206,7 +208,7 @@ expires = 2027-03-31
         let p = parse(FULL, "p.toml").unwrap();
         assert_eq!(p.disabled, vec!["tls-anomaly"]);
         assert_eq!(p.expiry_warn_days, 45);
-        assert_eq!(p.min_tls_version, "TLSv1.3");
+        assert_eq!(p.min_tls_version, TlsVersion::Tls13);
         assert_eq!(p.severities.get("cert-self-signed"), Some(&Severity::High));
         assert_eq!(
             p.severities.get("pasv-address-mismatch"),

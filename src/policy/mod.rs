@@ -5,14 +5,22 @@
 //! endpoint follows from its status and the severities of its findings.
 
 use crate::model::posture::Posture;
-use crate::model::tls::{CertificateReport, VersionAnomaly, VersionReport, VersionVerdict};
+use crate::model::tls::{
+    CertificateReport, TlsVersion, VersionAnomaly, VersionReport, VersionVerdict,
+};
 use crate::model::{EndpointReport, Mode, Status};
 use std::collections::BTreeMap;
 
 pub mod file;
 
-/// Versions a `min_tls_version` may name, lowest first.
-pub const TLS_VERSIONS: [&str; 4] = ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+/// Versions a `min_tls_version` may name, lowest first (the TLS ones of
+/// [`TlsVersion::ALL`]: SSL is below any floor).
+pub const TLS_VERSIONS: [TlsVersion; 4] = [
+    TlsVersion::Tls10,
+    TlsVersion::Tls11,
+    TlsVersion::Tls12,
+    TlsVersion::Tls13,
+];
 
 pub use crate::model::judgement::{Finding, Severity, Verdict};
 
@@ -79,7 +87,7 @@ pub struct Policy {
     pub exceptions: Vec<Exception>,
     /// Accepted TLS versions below this raise findings (`TLSv1.2` by
     /// default: TLS 1.0 and 1.1 do, SSL always does).
-    pub min_tls_version: String,
+    pub min_tls_version: TlsVersion,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +107,7 @@ impl Default for Policy {
             severities: BTreeMap::new(),
             disabled: Vec::new(),
             exceptions: Vec::new(),
-            min_tls_version: "TLSv1.2".into(),
+            min_tls_version: TlsVersion::Tls12,
         }
     }
 }
@@ -201,28 +209,21 @@ fn status_findings(r: &EndpointReport, out: &mut Vec<(&'static str, String)>) {
 
 /// Protocol versions, cipher suites and the probes' anomalies.
 fn version_findings(v: &VersionReport, policy: &Policy, out: &mut Vec<(&'static str, String)>) {
-    let accepted = |name: &str| v.verdict_of(name) == Some(VersionVerdict::Accepted);
-    let rejected = |name: &str| v.verdict_of(name) == Some(VersionVerdict::Rejected);
-    let floor = TLS_VERSIONS
-        .iter()
-        .position(|v| *v == policy.min_tls_version)
-        .unwrap_or(2);
-    for (name, id) in [
-        ("SSLv2", "sslv2-accepted"),
-        ("SSLv3", "sslv3-accepted"),
-        ("TLSv1.0", "tls1.0-accepted"),
-        ("TLSv1.1", "tls1.1-accepted"),
-        ("TLSv1.2", "tls1.2-accepted"),
+    let accepted = |version| v.verdict_of(version) == Some(VersionVerdict::Accepted);
+    let rejected = |version| v.verdict_of(version) == Some(VersionVerdict::Rejected);
+    for (version, id) in [
+        (TlsVersion::Ssl2, "sslv2-accepted"),
+        (TlsVersion::Ssl3, "sslv3-accepted"),
+        (TlsVersion::Tls10, "tls1.0-accepted"),
+        (TlsVersion::Tls11, "tls1.1-accepted"),
+        (TlsVersion::Tls12, "tls1.2-accepted"),
     ] {
-        let below_floor = TLS_VERSIONS
-            .iter()
-            .position(|v| *v == name)
-            .is_none_or(|i| i < floor);
-        if accepted(name) && below_floor {
-            out.push((id, format!("{name} accepted")));
+        // The versions are ordered oldest first, so the floor is a bound.
+        if accepted(version) && version < policy.min_tls_version {
+            out.push((id, format!("{version} accepted")));
         }
     }
-    if rejected("TLSv1.2") {
+    if rejected(TlsVersion::Tls12) {
         out.push(("tls1.2-not-offered", "TLSv1.2 rejected".into()));
     }
     let weak = v.weak_ciphers();
@@ -281,7 +282,8 @@ fn certificate_findings(
     // Expiry and not-yet-valid have findings of their own; untrusted is
     // for chains that fail for another reason.
     if c.untrusted_beyond_dates() && !c.self_signed {
-        out.push(("cert-untrusted", c.trust_error.clone().unwrap_or_default()));
+        let why = c.trust_error.as_ref().map(|t| t.to_string());
+        out.push(("cert-untrusted", why.unwrap_or_default()));
     }
     if c.name_match == Some(false) {
         out.push((
@@ -415,7 +417,7 @@ fn reply_or(reply: &Option<crate::ftp::Reply>, reason: &Option<String>) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::tls::{VersionReport, VersionResult};
+    use crate::model::tls::{TrustReason, VersionReport, VersionResult};
     use crate::model::Phase;
     use crate::probe::posture::{
         Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, Posture, ProtC,
@@ -424,16 +426,15 @@ mod tests {
 
     /// An `ok` endpoint with a sound certificate and posture: no findings.
     fn clean() -> EndpointReport {
-        let versions = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
-            .iter()
+        let versions = TlsVersion::ALL
+            .into_iter()
             .map(|v| VersionResult {
-                version: v.to_string(),
-                verdict: if v.starts_with("TLSv1.2") || v.starts_with("TLSv1.3") {
+                verdict: if v >= TlsVersion::Tls12 {
                     VersionVerdict::Accepted
                 } else {
                     VersionVerdict::Rejected
                 },
-                ..Default::default()
+                ..VersionResult::new(v)
             })
             .collect();
         EndpointReport {
@@ -474,11 +475,11 @@ mod tests {
         r.findings.into_iter().map(|f| f.id).collect()
     }
 
-    fn version(r: &mut EndpointReport, name: &str, verdict: &str) {
+    fn version(r: &mut EndpointReport, version: TlsVersion, verdict: &str) {
         if let Some(v) = r
             .versions
             .as_mut()
-            .and_then(|v| v.results.iter_mut().find(|x| x.version == name))
+            .and_then(|v| v.results.iter_mut().find(|x| x.version == version))
         {
             v.verdict = VersionVerdict::from_label(verdict).expect("a version verdict");
         }
@@ -509,11 +510,21 @@ mod tests {
                 r.mode = crate::model::Mode::Implicit;
                 r.failed_phase = Some(Phase::GreetingAfterTls);
             }),
-            ("sslv2-accepted", |r| version(r, "SSLv2", "accepted")),
-            ("sslv3-accepted", |r| version(r, "SSLv3", "accepted")),
-            ("tls1.0-accepted", |r| version(r, "TLSv1.0", "accepted")),
-            ("tls1.1-accepted", |r| version(r, "TLSv1.1", "accepted")),
-            ("tls1.2-not-offered", |r| version(r, "TLSv1.2", "rejected")),
+            ("sslv2-accepted", |r| {
+                version(r, TlsVersion::Ssl2, "accepted")
+            }),
+            ("sslv3-accepted", |r| {
+                version(r, TlsVersion::Ssl3, "accepted")
+            }),
+            ("tls1.0-accepted", |r| {
+                version(r, TlsVersion::Tls10, "accepted")
+            }),
+            ("tls1.1-accepted", |r| {
+                version(r, TlsVersion::Tls11, "accepted")
+            }),
+            ("tls1.2-not-offered", |r| {
+                version(r, TlsVersion::Tls12, "rejected")
+            }),
             ("weak-cipher-accepted", |r| {
                 if let Some(v) = r.versions.as_mut().and_then(|v| v.results.get_mut(4)) {
                     v.weak_ciphers = vec!["TLS_RSA_WITH_RC4_128_SHA".into()];
@@ -527,8 +538,8 @@ mod tests {
             ("tls-version-intolerance", |r| {
                 if let Some(v) = r.versions.as_mut() {
                     v.anomalies.push(VersionAnomaly::Intolerance {
-                        probe: "TLSv1.3".into(),
-                        accepted: "TLSv1.2".into(),
+                        probe: TlsVersion::Tls13,
+                        accepted: TlsVersion::Tls12,
                     });
                 }
             }),
@@ -544,14 +555,14 @@ mod tests {
                     c.expired = true;
                     c.days_left = Some(-3);
                     c.trusted = false;
-                    c.trust_error = Some("expired".into());
+                    c.trust_error = Some(TrustReason::Expired.into());
                 }
             }),
             ("cert-not-yet-valid", |r| {
                 if let Some(c) = r.certificate.as_mut() {
                     c.not_yet_valid = true;
                     c.trusted = false;
-                    c.trust_error = Some("not yet valid".into());
+                    c.trust_error = Some(TrustReason::NotYetValid.into());
                 }
             }),
             ("cert-expiring-soon", |r| {
@@ -562,14 +573,14 @@ mod tests {
             ("cert-untrusted", |r| {
                 if let Some(c) = r.certificate.as_mut() {
                     c.trusted = false;
-                    c.trust_error = Some("unknown issuer".into());
+                    c.trust_error = Some(TrustReason::UnknownIssuer.into());
                 }
             }),
             ("cert-self-signed", |r| {
                 if let Some(c) = r.certificate.as_mut() {
                     c.self_signed = true;
                     c.trusted = false;
-                    c.trust_error = Some("unknown issuer".into());
+                    c.trust_error = Some(TrustReason::UnknownIssuer.into());
                 }
             }),
             ("cert-name-mismatch", |r| {
@@ -665,7 +676,7 @@ mod tests {
             }
         }
         let strict = Policy {
-            min_tls_version: "TLSv1.3".into(),
+            min_tls_version: TlsVersion::Tls13,
             ..Policy::default()
         };
         assert_eq!(ids(clean(), &strict), vec!["tls1.2-accepted"]);
@@ -702,7 +713,7 @@ mod tests {
         Policy::default().apply(&mut r, time::Date::MIN);
         assert_eq!(r.verdict, Some(Verdict::Warn));
         let mut r = clean();
-        version(&mut r, "TLSv1.0", "accepted");
+        version(&mut r, TlsVersion::Tls10, "accepted");
         Policy::default().apply(&mut r, time::Date::MIN);
         assert_eq!(r.verdict, Some(Verdict::Fail));
         let mut r = clean();

@@ -19,8 +19,9 @@
 use super::connector::HostConnection;
 use super::session::{Opener, PlainControl};
 use super::{explicit, implicit, EndpointSession, Failure};
-use crate::ftp::control::{humantime, FtpErrorKind};
+use crate::ftp::control::humantime;
 use crate::ftp::reply::starts_like_reply;
+use crate::ftp::FtpError;
 use crate::ftp::{ControlConnection, Reply};
 use crate::model::{EndpointReport, Mode, ModeDetection, Phase, Status};
 use crate::tls::session::HandshakeError;
@@ -106,24 +107,24 @@ async fn first_contact(
     wait: Duration,
     read: Duration,
 ) -> Result<FirstContact, Failure> {
-    let greeting_failed = |e| Failure::from_ftp(e, "FTP greeting");
+    let greeting_failed = |e| Failure::from_ftp(e, Phase::Greeting, "FTP greeting");
     let mut control = ControlConnection::new(opener.connect(addr).await?);
-    let first = match control.read_reply(wait, Phase::Greeting).await {
+    let first = match control.read_reply(wait).await {
         Ok(reply) => reply,
-        Err(e) if matches!(e.kind, FtpErrorKind::Timeout(_)) => {
+        Err(FtpError::Timeout(_)) => {
             if control.received_nothing() {
                 let stream = control
-                    .into_stream(Phase::ModeDetection)
-                    .map_err(greeting_failed)?;
+                    .into_stream()
+                    .map_err(|e| Failure::from_ftp(e, Phase::ModeDetection, "FTP greeting"))?;
                 return Ok(FirstContact::Silent(stream));
             }
             // A greeting under way (dripped): the rest of the read
             // timeout for it, which a timeout then names in full.
             control
-                .read_reply(read.saturating_sub(wait), Phase::Greeting)
+                .read_reply(read.saturating_sub(wait))
                 .await
                 .map_err(|mut e| {
-                    if let FtpErrorKind::Timeout(d) = &mut e.kind {
+                    if let FtpError::Timeout(d) = &mut e {
                         *d = read;
                     }
                     greeting_failed(e)
@@ -132,10 +133,7 @@ async fn first_contact(
         Err(e) => return Err(greeting_failed(e)),
     };
     let greeting = if first.code == 120 {
-        control
-            .read_reply(read, Phase::Greeting)
-            .await
-            .map_err(greeting_failed)?
+        control.read_reply(read).await.map_err(greeting_failed)?
     } else {
         first
     };

@@ -52,9 +52,9 @@ pub async fn run(
         report.ftp.auth_ssl_reply = replies.auth_ssl.clone();
         agreed?;
 
-        let stream = control.into_stream(Phase::TlsHandshake).map_err(|e| {
-            Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.kind.to_string())
-        })?;
+        let stream = control
+            .into_stream()
+            .map_err(|e| Failure::new(Status::TlsFailed, Phase::TlsHandshake, e.to_string()))?;
         if let Some(pause) = pause {
             tokio::time::sleep(pause).await;
         }

@@ -7,7 +7,7 @@ use super::connector::HostConnection;
 use super::session::{read_greeting, Opener};
 use super::tap::Tap;
 use super::{check_greeting, read_features, EndpointSession, Failure};
-use crate::ftp::control::FtpErrorKind;
+use crate::ftp::FtpError;
 use crate::ftp::{parse_reply, ControlConnection, Parsed};
 use crate::model::{EndpointReport, Phase, Status};
 use crate::tls::session::{EndpointTls, HandshakeError};
@@ -72,20 +72,18 @@ pub async fn run_over_tls(
     let timeouts = &ctx.config.timeouts;
     super::record_session(report, &tls_stream, server_name, false, tls);
     let mut control = ControlConnection::new(tls_stream);
-    let greeting = match read_greeting(&mut control, timeouts.read, Phase::GreetingAfterTls).await {
+    let greeting = match read_greeting(&mut control, timeouts.read).await {
         Ok(g) => g,
         Err(e) => {
-            if let Some(failure) = super::client_cert_refusal(&e, tls) {
+            if let Some(failure) = super::client_cert_refusal(&e, Phase::GreetingAfterTls, tls) {
                 return Err(failure);
             }
-            let message = match &e.kind {
-                FtpErrorKind::Timeout(d) => format!(
+            let message = match &e {
+                FtpError::Timeout(d) => format!(
                     "TLS service sent no FTP greeting within {}",
                     crate::ftp::control::humantime(*d)
                 ),
-                FtpErrorKind::ClosedBeforeReply => {
-                    "TLS service closed without an FTP greeting".into()
-                }
+                FtpError::ClosedBeforeReply => "TLS service closed without an FTP greeting".into(),
                 other => format!("TLS service did not greet like FTP: {other}"),
             };
             return Err(Failure::new(

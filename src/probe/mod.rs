@@ -15,12 +15,11 @@ mod tap;
 pub mod transfer;
 pub mod versions;
 
+use crate::config::ScanConfig;
 use crate::endpoint::Endpoint;
-use crate::ftp::control::FtpErrorKind;
 use crate::ftp::{ControlConnection, FtpError, Reply};
 use crate::model::{ClientCert, EndpointReport, Mode, Phase, Status};
 use crate::tls::session::{EndpointTls, MainSession, Negotiated};
-use crate::ScanConfig;
 use connector::Connector;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
@@ -51,26 +50,27 @@ impl Failure {
         }
     }
 
-    /// A control-channel error: timeouts keep their status; bytes that are
-    /// not FTP make the endpoint `not-ftp` when they come in place of a
-    /// greeting, else an `error`.
-    pub fn from_ftp(e: FtpError, what: &str) -> Self {
-        let status = match &e.kind {
-            FtpErrorKind::Timeout(_) => Status::Timeout,
-            FtpErrorKind::Reply(crate::ftp::ReplyError::Malformed(_))
-                if matches!(e.phase, Phase::Greeting | Phase::GreetingAfterTls) =>
+    /// A control-channel error in `phase` (the ftp layer knows no phases:
+    /// the step that awaited `what` does): timeouts keep their status;
+    /// bytes that are not FTP make the endpoint `not-ftp` when they come in
+    /// place of a greeting, else an `error`.
+    pub fn from_ftp(e: FtpError, phase: Phase, what: &str) -> Self {
+        let status = match &e {
+            FtpError::Timeout(_) => Status::Timeout,
+            FtpError::Reply(crate::ftp::ReplyError::Malformed(_))
+                if matches!(phase, Phase::Greeting | Phase::GreetingAfterTls) =>
             {
                 Status::NotFtp
             }
             _ => Status::Error,
         };
-        let message = match &e.kind {
-            FtpErrorKind::Timeout(d) => {
+        let message = match &e {
+            FtpError::Timeout(d) => {
                 format!("no {what} within {}", crate::ftp::control::humantime(*d))
             }
             other => format!("{what}: {other}"),
         };
-        Self::new(status, e.phase, message)
+        Self::new(status, phase, message)
     }
 }
 
@@ -340,16 +340,11 @@ impl<'a> EndpointSession<'a> {
     }
 }
 
-/// SNI and name check: the hostname when the user gave one, else the IP
-/// (rustls sends no SNI for an IP, as RFC 6066 requires).
+/// SNI and name check: the hostname when the user gave one, else the IP,
+/// by the one hostname rule ([`crate::hostname::server_name`]).
 pub fn server_name_for(endpoint: &Endpoint) -> ServerName<'static> {
-    if let Some(host) = &endpoint.host {
-        if let Ok(name) = ServerName::try_from(host.to_string()) {
-            return name;
-        }
-    }
     let ip = endpoint.ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    ServerName::IpAddress(ip.into())
+    crate::hostname::server_name(endpoint.host.as_deref(), ip)
 }
 
 pub fn now_utc() -> OffsetDateTime {
@@ -420,10 +415,7 @@ pub async fn read_features<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
     report: &mut EndpointReport,
 ) -> Result<(), Failure> {
-    match conn
-        .command("FEAT", ctx.config.timeouts.read, Phase::Feat)
-        .await
-    {
+    match conn.command("FEAT", ctx.config.timeouts.read).await {
         Ok(reply) => {
             if reply.code == 211 {
                 let inner = reply.lines.len().saturating_sub(1);
@@ -442,7 +434,7 @@ pub async fn read_features<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(())
         }
         Err(e) if e.is_timeout() => Ok(()),
-        Err(e) => Err(Failure::from_ftp(e, "reply to FEAT")),
+        Err(e) => Err(Failure::from_ftp(e, Phase::Feat, "reply to FEAT")),
     }
 }
 
@@ -457,7 +449,7 @@ pub async fn quit<S: AsyncRead + AsyncWrite + Unpin>(
         .timeouts
         .read
         .min(std::time::Duration::from_secs(2));
-    if let Ok(reply) = conn.command("QUIT", timeout, Phase::Quit).await {
+    if let Ok(reply) = conn.command("QUIT", timeout).await {
         report.ftp.quit_reply = Some(reply);
     }
 }
@@ -479,18 +471,19 @@ pub fn handshake_failure(e: crate::tls::session::HandshakeError, tls: &EndpointT
     }
 }
 
-/// A control-channel error right after the handshake that is really the
-/// TLS 1.3 way of refusing a client without a certificate: the handshake
-/// completes on the client's side and the first read gets alert 116.
-pub fn client_cert_refusal(e: &FtpError, tls: &EndpointTls) -> Option<Failure> {
-    let FtpErrorKind::Io(io) = &e.kind else {
+/// A control-channel error right after the handshake (in `phase`) that is
+/// really the TLS 1.3 way of refusing a client without a certificate: the
+/// handshake completes on the client's side and the first read gets alert
+/// 116.
+pub fn client_cert_refusal(e: &FtpError, phase: Phase, tls: &EndpointTls) -> Option<Failure> {
+    let FtpError::Io(io) = e else {
         return None;
     };
     let alert = crate::tls::session::alert_of(io)?;
     (tls.client_cert_requested() && crate::tls::session::is_client_cert_alert(alert)).then(|| {
         Failure::new(
             Status::ClientCertRequired,
-            e.phase,
+            phase,
             format!("server requires a client certificate: alert {alert:?} at the first read after the handshake"),
         )
     })
@@ -552,11 +545,8 @@ pub async fn after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     if tls.client_cert_requested() {
         // TLS 1.3 servers that require a certificate refuse it only after
         // the handshake, at the first read: find out before anything else.
-        if let Err(e) = control
-            .command("NOOP", ctx.config.timeouts.read, Phase::TlsHandshake)
-            .await
-        {
-            if let Some(failure) = client_cert_refusal(&e, tls) {
+        if let Err(e) = control.command("NOOP", ctx.config.timeouts.read).await {
+            if let Some(failure) = client_cert_refusal(&e, Phase::TlsHandshake, tls) {
                 return Err(failure);
             }
         }
@@ -611,7 +601,9 @@ fn verified_for_credentials(report: &EndpointReport) -> Result<(), String> {
     if !cert.trusted {
         return Err(format!(
             "certificate not trusted ({})",
-            cert.trust_error.as_deref().unwrap_or("unknown reason")
+            cert.trust_error
+                .as_ref()
+                .map_or("unknown reason", |t| t.as_str())
         ));
     }
     if cert.name_match != Some(true) {

@@ -20,127 +20,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
+pub use crate::config::{
+    LoginConfig, LoginConfigError, PostureConfig, Secret, DEFAULT_BOUNCE_ADDRESS,
+};
 pub use crate::model::posture::*;
-
-/// A password that never shows itself: `Debug` and `Display` print `***`,
-/// so it cannot leak through a log line, an error or a panic message.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for the one place that sends it (PASS, under TLS) and
-    /// the redaction of reports.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// How the posture step logs in (over TLS only).
-#[derive(Debug, Clone)]
-pub struct LoginConfig {
-    pub user: String,
-    pub password: Secret,
-}
-
-/// Why a login configuration cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum LoginConfigError {
-    #[error("the user name contains CR or LF (it would inject FTP commands)")]
-    UserHasLineBreak,
-    #[error("the password contains CR or LF (it would inject FTP commands)")]
-    PasswordHasLineBreak,
-    #[error("the user name is empty")]
-    EmptyUser,
-    #[error("the password is empty")]
-    EmptyPassword,
-}
-
-impl LoginConfig {
-    /// A named login; refuses what would corrupt the command line.
-    pub fn new(user: impl Into<String>, password: Secret) -> Result<Self, LoginConfigError> {
-        let user = user.into();
-        let breaks = |s: &str| s.contains(['\r', '\n']);
-        if user.is_empty() {
-            return Err(LoginConfigError::EmptyUser);
-        }
-        if breaks(&user) {
-            return Err(LoginConfigError::UserHasLineBreak);
-        }
-        if password.expose().is_empty() {
-            return Err(LoginConfigError::EmptyPassword);
-        }
-        if breaks(password.expose()) {
-            return Err(LoginConfigError::PasswordHasLineBreak);
-        }
-        Ok(Self { user, password })
-    }
-
-    /// `anonymous` and `ftp` are the public logins (RFC 1635): their
-    /// "password" is no secret, so they need no verified server.
-    pub fn is_anonymous(&self) -> bool {
-        self.user.eq_ignore_ascii_case("anonymous") || self.user.eq_ignore_ascii_case("ftp")
-    }
-}
-
-impl Default for LoginConfig {
-    /// Anonymous, with the customary e-mail-like anonymous password.
-    fn default() -> Self {
-        Self {
-            user: "anonymous".into(),
-            password: Secret::new("ftps-scan@"),
-        }
-    }
-}
-
-/// What the posture step does; part of the run's config.
-#[derive(Debug, Clone)]
-pub struct PostureConfig {
-    pub enabled: bool,
-    pub login: LoginConfig,
-    /// Connect to the address the PASV reply names (opt-in: a hostile
-    /// server must not be able to point the scanner at a third party).
-    pub follow_pasv_address: bool,
-    /// The data checks: a protected listing over TLS resuming the control
-    /// session, the same on a fresh session (session reuse required?), and
-    /// a cleartext transfer after `PROT C`. On by default (`--no-data`).
-    pub data: bool,
-    /// Send a named user's password even when the server's certificate
-    /// could not be verified (labs only: `--send-password-unverified`).
-    pub send_password_unverified: bool,
-    /// The third-party address `PORT`/`EPRT` name in the FTP bounce check
-    /// (`--bounce-address`). By default in TEST-NET-1 (192.0.2.0/24,
-    /// RFC 5737: reserved for documentation, routed nowhere), because some
-    /// servers connect to a `PORT` address at once.
-    pub bounce_address: SocketAddr,
-}
-
-/// The default `--bounce-address`: TEST-NET-1 (RFC 5737), a port above
-/// 1023 (servers refuse privileged `PORT` ports for a reason of their own).
-pub const DEFAULT_BOUNCE_ADDRESS: SocketAddr =
-    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 40021);
-
-impl Default for PostureConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            login: LoginConfig::default(),
-            follow_pasv_address: false,
-            data: true,
-            send_password_unverified: false,
-            bounce_address: DEFAULT_BOUNCE_ADDRESS,
-        }
-    }
-}
 
 /// Largest directory listing read over the data channel.
 const MAX_LISTING: usize = 1 << 20;
@@ -163,10 +46,7 @@ pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext, posture
         }
     };
     let user = format!("USER {}", ctx.config.posture.login.user);
-    match control
-        .command(&user, timeouts.read, Phase::CleartextLogin)
-        .await
-    {
+    match control.command(&user, timeouts.read).await {
         Ok(reply) => {
             posture.cleartext_login = Some(match reply.code {
                 331 | 332 | 230 => CleartextLogin::Allowed,
@@ -214,9 +94,7 @@ pub async fn check_cleartext_after_auth(
         posture.cleartext_after_auth_reason = Some(format!("not checked: {}", f.message));
         return;
     }
-    let answer = control
-        .command("FEAT", timeouts.read, Phase::CleartextAfterAuth)
-        .await;
+    let answer = control.command("FEAT", timeouts.read).await;
     let (outcome, reason) = judge_cleartext_after_auth(&answer);
     posture.cleartext_after_auth = Some(outcome);
     posture.cleartext_after_auth_reason = Some(reason);
@@ -230,7 +108,6 @@ pub async fn check_cleartext_after_auth(
 
 /// What the answer to a cleartext `FEAT` after the `234` means.
 fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAfterAuth, String) {
-    use crate::ftp::control::FtpErrorKind;
     match answer {
         Ok(reply) if reply.class() == 2 => (
             CleartextAfterAuth::Accepted,
@@ -248,15 +125,15 @@ fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAft
         ),
         Err(e) => (
             CleartextAfterAuth::Refused,
-            match &e.kind {
-                FtpErrorKind::Timeout(d) => format!(
+            match e {
+                FtpError::Timeout(d) => format!(
                     "after the 234, FEAT in clear got no answer within {}",
                     crate::ftp::control::humantime(*d)
                 ),
-                FtpErrorKind::ClosedBeforeReply => {
+                FtpError::ClosedBeforeReply => {
                     "after the 234, FEAT in clear: the server closed the connection".into()
                 }
-                FtpErrorKind::Reply(_) => {
+                FtpError::Reply(_) => {
                     "after the 234, FEAT in clear was answered with non-FTP bytes (a TLS alert)"
                         .into()
                 }
@@ -268,11 +145,7 @@ fn judge_cleartext_after_auth(answer: &Result<Reply, FtpError>) -> (CleartextAft
 
 async fn quit_quietly(control: &mut PlainControl, ctx: &ProbeContext) {
     let _ = control
-        .command(
-            "QUIT",
-            ctx.config.timeouts.read.min(Duration::from_secs(2)),
-            Phase::Quit,
-        )
+        .command("QUIT", ctx.config.timeouts.read.min(Duration::from_secs(2)))
         .await;
 }
 
@@ -291,9 +164,9 @@ async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
         command
     };
     control
-        .command(command, ctx.config.timeouts.read, phase)
+        .command(command, ctx.config.timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, &format!("reply to {shown}")))
+        .map_err(|e| Failure::from_ftp(e, phase, &format!("reply to {shown}")))
 }
 
 /// Sends commands in one write (a pipeline, for commands each sent
@@ -308,9 +181,9 @@ async fn send_pipeline<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), Failure> {
     let first = commands.first().copied().unwrap_or_default();
     control
-        .send_lines(commands, ctx.config.timeouts.read, phase)
+        .send_lines(commands, ctx.config.timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, &format!("reply to {first}")))
+        .map_err(|e| Failure::from_ftp(e, phase, &format!("reply to {first}")))
 }
 
 /// Reads one reply; a failure says what was awaited.
@@ -321,9 +194,9 @@ async fn await_reply<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &ProbeContext,
 ) -> Result<Reply, Failure> {
     control
-        .read_reply(ctx.config.timeouts.read, phase)
+        .read_reply(ctx.config.timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, what))
+        .map_err(|e| Failure::from_ftp(e, phase, what))
 }
 
 /// The established main session, as the posture checks need it.
@@ -433,7 +306,13 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     };
     send_pipeline(control, &commands, first_phase, ctx).await?;
     if let Some(prot_p) = &restore {
-        await_reply(control, &format!("reply to {prot_p}"), Phase::Protection, ctx).await?;
+        await_reply(
+            control,
+            &format!("reply to {prot_p}"),
+            Phase::Protection,
+            ctx,
+        )
+        .await?;
     }
     let mut accepted = false;
     if let Some(port) = &port {
@@ -495,10 +374,10 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> AfterCcc<S> {
     use tokio::io::AsyncWriteExt;
     let read = ctx.config.timeouts.read;
-    let reply = match control.command("CCC", read, Phase::Ccc).await {
+    let reply = match control.command("CCC", read).await {
         Ok(reply) => reply,
         Err(e) => {
-            posture.ccc_reason = Some(format!("not established: no reply to CCC ({})", e.kind));
+            posture.ccc_reason = Some(format!("not established: no reply to CCC ({e})"));
             return AfterCcc::Gone;
         }
     };
@@ -508,10 +387,10 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
         posture.ccc_reason = Some(format!("CCC answered {}", reply.code));
         return AfterCcc::Tls(Box::new(control));
     }
-    let mut stream = match control.into_stream(Phase::Ccc) {
+    let mut stream = match control.into_stream() {
         Ok(stream) => stream,
         Err(e) => {
-            posture.ccc_reason = Some(format!("not established: 200 to CCC, then {}", e.kind));
+            posture.ccc_reason = Some(format!("not established: 200 to CCC, then {e}"));
             return AfterCcc::Gone;
         }
     };
@@ -548,7 +427,7 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let (io, _) = stream.into_inner();
     let mut clear = ControlConnection::new(io);
-    match clear.command("PWD", read, Phase::Ccc).await {
+    match clear.command("PWD", read).await {
         Ok(pwd) => {
             posture.ccc = Some(Ccc::Accepted);
             posture.ccc_reason = Some(format!(
@@ -560,8 +439,7 @@ pub async fn check_ccc<S: AsyncRead + AsyncWrite + Unpin>(
         Err(e) => {
             posture.ccc = Some(Ccc::Refused);
             posture.ccc_reason = Some(format!(
-                "CCC answered 200, {shut}, but PWD got no answer in clear ({})",
-                e.kind
+                "CCC answered 200, {shut}, but PWD got no answer in clear ({e})"
             ));
             AfterCcc::Gone
         }
@@ -865,9 +743,9 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
         DataConnection::Unusable(why) => return Ok(Protected::Failed(why)),
     };
     control
-        .send("LIST", timeouts.read, Phase::DataChannel)
+        .send("LIST", timeouts.read)
         .await
-        .map_err(|e| Failure::from_ftp(e, "LIST"))?;
+        .map_err(|e| Failure::from_ftp(e, Phase::DataChannel, "LIST"))?;
     let name = session.server_name.clone();
     let handshake = async {
         if fresh {
@@ -877,7 +755,7 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
         }
     };
     let (mark, handshake) = mark_and_handshake(control, handshake, timeouts.read).await;
-    let mark = mark.map_err(|e| Failure::from_ftp(e, "reply to LIST"))?;
+    let mark = mark.map_err(|e| Failure::from_ftp(e, Phase::DataChannel, "reply to LIST"))?;
     if mark.class() != 1 {
         return Ok(Protected::Failed(mark.to_string()));
     }
@@ -886,7 +764,7 @@ async fn protected_listing<S: AsyncRead + AsyncWrite + Unpin>(
         Some(Err(e)) => {
             // The server says why on the control channel (522 ...).
             return Ok(Protected::Failed(
-                match control.read_reply(timeouts.read, Phase::DataChannel).await {
+                match control.read_reply(timeouts.read).await {
                     Ok(reply) => reply.to_string(),
                     Err(_) => e.to_string(),
                 },
@@ -953,7 +831,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: std::future::Future<Output = Result<T, HandshakeError>>,
 {
-    let read = control.read_reply(read_timeout, Phase::DataChannel);
+    let read = control.read_reply(read_timeout);
     tokio::pin!(read);
     tokio::pin!(handshake);
     let mut mark: Option<Result<Reply, FtpError>> = None;
@@ -984,13 +862,7 @@ where
     match mark {
         Some(reply) => (reply, shaken),
         // Unreachable: the loop only ends once the reply is in.
-        None => (
-            Err(FtpError {
-                phase: Phase::DataChannel,
-                kind: crate::ftp::control::FtpErrorKind::ClosedBeforeReply,
-            }),
-            shaken,
-        ),
+        None => (Err(FtpError::ClosedBeforeReply), shaken),
     }
 }
 

@@ -19,9 +19,9 @@
 
 use super::connector::{Connector, HostConnection};
 use super::Failure;
+use crate::config::Timeouts;
 use crate::ftp::{parse_reply, ControlConnection, Parsed, Reply};
 use crate::model::{Mode, Phase, Status};
-use crate::Timeouts;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -93,9 +93,9 @@ impl<'a> Opener<'a> {
         let mut attempt = 0;
         loop {
             let mut control = ControlConnection::new(self.connect(addr).await?);
-            let greeting = read_greeting(&mut control, self.timeouts.read, phase)
+            let greeting = read_greeting(&mut control, self.timeouts.read)
                 .await
-                .map_err(|e| Failure::from_ftp(e, "FTP greeting"))?;
+                .map_err(|e| Failure::from_ftp(e, phase, "FTP greeting"))?;
             if greeting.code != 421 || attempt >= BUSY_RETRIES {
                 return Ok((control, greeting));
             }
@@ -119,17 +119,17 @@ impl<'a> Opener<'a> {
     {
         let read = self.timeouts.read;
         let auth = control
-            .command("AUTH TLS", read, Phase::Auth)
+            .command("AUTH TLS", read)
             .await
-            .map_err(|e| Failure::from_ftp(e, "reply to AUTH TLS"))?;
+            .map_err(|e| Failure::from_ftp(e, Phase::Auth, "reply to AUTH TLS"))?;
         replies.auth_tls = Some(auth.clone());
         if auth_agreed(Some(&auth), None) {
             return Ok(());
         }
         let ssl = control
-            .command("AUTH SSL", read, Phase::Auth)
+            .command("AUTH SSL", read)
             .await
-            .map_err(|e| Failure::from_ftp(e, "reply to AUTH SSL"))?;
+            .map_err(|e| Failure::from_ftp(e, Phase::Auth, "reply to AUTH SSL"))?;
         replies.auth_ssl = Some(ssl.clone());
         if auth_agreed(None, Some(&ssl)) {
             return Ok(());
@@ -157,9 +157,12 @@ impl<'a> Opener<'a> {
         super::check_greeting(&greeting, Phase::VersionProbe)?;
         self.negotiate_auth(&mut control, &mut AuthReplies::default())
             .await?;
-        let stream = control
-            .into_stream(Phase::VersionProbe)
-            .map_err(|e| Failure::new(Status::TlsFailed, Phase::VersionProbe, e.to_string()))?;
+        // The message names the phase as well (as it long has: a report's
+        // error text stays what it was when the ftp layer still knew it).
+        let stream = control.into_stream().map_err(|e| {
+            let phase = Phase::VersionProbe;
+            Failure::new(Status::TlsFailed, phase, format!("{e} ({phase})"))
+        })?;
         if let Some(pause) = pause {
             tokio::time::sleep(pause).await;
         }
@@ -172,14 +175,13 @@ impl<'a> Opener<'a> {
 pub async fn read_greeting<S>(
     conn: &mut ControlConnection<S>,
     timeout: Duration,
-    phase: Phase,
 ) -> Result<Reply, crate::ftp::FtpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut reply = conn.read_reply(timeout, phase).await?;
+    let mut reply = conn.read_reply(timeout).await?;
     if reply.code == 120 {
-        reply = conn.read_reply(timeout, phase).await?;
+        reply = conn.read_reply(timeout).await?;
     }
     Ok(reply)
 }

@@ -103,7 +103,7 @@ pub async fn probe_versions(
     let mut outcomes = Vec::with_capacity(raced_outcomes.len());
     for (version, probe, enumeration, raced) in raced_outcomes {
         if raced {
-            report.auth_tls_race.push(version.to_string());
+            report.auth_tls_race.push(version);
         }
         outcomes.push((version, probe, enumeration));
     }
@@ -112,12 +112,11 @@ pub async fn probe_versions(
     for (version, probe, enumeration) in &outcomes {
         let verdict = &probe.verdict;
         let mut result = VersionResult {
-            version: version.to_string(),
             verdict: verdict_of(verdict.verdict),
             reason: verdict.reason.clone(),
             evidence: serde_json::to_value(&verdict.evidence).unwrap_or_default(),
             attempts: probe.attempts.len(),
-            ..Default::default()
+            ..VersionResult::new(*version)
         };
         for anomaly in &verdict.evidence.anomalies {
             report
@@ -244,8 +243,8 @@ fn intolerance(outcomes: &[Outcome]) -> Vec<VersionAnomaly> {
                 && p.verdict.evidence.bytes_received == 0
         })
         .map(|(v, _, _)| VersionAnomaly::Intolerance {
-            probe: v.to_string(),
-            accepted: accepted.to_string(),
+            probe: *v,
+            accepted,
         })
         .collect()
 }

@@ -6,6 +6,7 @@
 
 use super::{EndpointReport, Sink};
 use crate::ftp::Reply;
+use crate::model::tls::TlsVersion;
 use std::io::{self, Write};
 
 /// Longest banner kept in a CSV cell (the JSON report has the full text).
@@ -57,12 +58,12 @@ columns! {
     // TLS
     TLS_VERSION "tls_version" => |r| r.tls.as_ref().map(|t| t.version.clone()).unwrap_or_default(),
     TLS_CIPHER "tls_cipher" => |r| r.tls.as_ref().map(|t| t.cipher.clone()).unwrap_or_default(),
-    SSLV2 "sslv2" => |r| version(r, "SSLv2"),
-    SSLV3 "sslv3" => |r| version(r, "SSLv3"),
-    TLS1_0 "tls1_0" => |r| version(r, "TLSv1.0"),
-    TLS1_1 "tls1_1" => |r| version(r, "TLSv1.1"),
-    TLS1_2 "tls1_2" => |r| version(r, "TLSv1.2"),
-    TLS1_3 "tls1_3" => |r| version(r, "TLSv1.3"),
+    SSLV2 "sslv2" => |r| version(r, TlsVersion::Ssl2),
+    SSLV3 "sslv3" => |r| version(r, TlsVersion::Ssl3),
+    TLS1_0 "tls1_0" => |r| version(r, TlsVersion::Tls10),
+    TLS1_1 "tls1_1" => |r| version(r, TlsVersion::Tls11),
+    TLS1_2 "tls1_2" => |r| version(r, TlsVersion::Tls12),
+    TLS1_3 "tls1_3" => |r| version(r, TlsVersion::Tls13),
     WEAK_CIPHERS "weak_ciphers" => |r| r
         .versions
         .as_ref()
@@ -81,7 +82,7 @@ columns! {
     CERT_EXPIRED "cert_expired" => |r| yes_no(cert(r).and_then(|c| c.parse_error.is_none().then_some(c.expired))),
     CERT_SELF_SIGNED "cert_self_signed" => |r| yes_no(cert(r).and_then(|c| c.parse_error.is_none().then_some(c.self_signed))),
     CERT_TRUSTED "cert_trusted" => |r| yes_no(cert(r).map(|c| c.trusted)),
-    CERT_TRUST_ERROR "cert_trust_error" => |r| text(cert(r).and_then(|c| c.trust_error.as_deref()).unwrap_or_default()),
+    CERT_TRUST_ERROR "cert_trust_error" => |r| text(cert(r).and_then(|c| c.trust_error.as_ref()).map(|t| t.as_str()).unwrap_or_default()),
     CERT_NAME_MATCH "cert_name_match" => |r| yes_no(cert(r).and_then(|c| c.name_match)),
     CERT_KEY "cert_key" => |r| cert_str(r, |c| &c.key).to_string(),
     CERT_SIGNATURE "cert_signature" => |r| cert_str(r, |c| &c.signature).to_string(),
@@ -160,10 +161,10 @@ fn cert_str(r: &EndpointReport, f: fn(&crate::tls::cert::CertificateReport) -> &
     cert(r).map(|c| f(c).as_str()).unwrap_or_default()
 }
 
-fn version(r: &EndpointReport, name: &str) -> String {
+fn version(r: &EndpointReport, version: TlsVersion) -> String {
     r.versions
         .as_ref()
-        .and_then(|v| v.verdict_of(name))
+        .and_then(|v| v.verdict_of(version))
         .map(|v| v.as_str())
         .unwrap_or_default()
         .to_string()

@@ -11,8 +11,9 @@
 
 use super::escape::visible;
 use super::table::{accepted_versions, certificate_summary, display_label};
-use super::{in_input_order, EndpointReport, RunInfo, Status, VERSIONS};
+use super::{in_input_order, EndpointReport, RunInfo, Status};
 use crate::ftp::Reply;
+use crate::model::tls::TlsVersion;
 use crate::policy::{Severity, Verdict};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use std::collections::BTreeMap;
@@ -355,7 +356,7 @@ fn detail(i: usize, r: &EndpointReport) -> Markup {
                         Some(v) => table.versions {
                             tr { th { "version" } th { "verdict" } th { "evidence" } }
                             @for res in &v.results {
-                                tr { td { (visible(&res.version)) } td class=(res.verdict) { (res.verdict.as_str()) } td { (visible(&res.reason)) } }
+                                tr { td { (res.version.as_str()) } td class=(res.verdict) { (res.verdict.as_str()) } td { (visible(&res.reason)) } }
                             }
                         },
                         None => p.none { "not probed" },
@@ -374,7 +375,7 @@ fn detail(i: usize, r: &EndpointReport) -> Markup {
                             (fact("valid", Some(format!("{} to {}", c.not_before.as_deref().unwrap_or("?"), c.not_after.as_deref().unwrap_or("?")))))
                             (fact("days left", c.days_left.map(|d| d.to_string())))
                             (fact("trusted", yes_no(Some(c.trusted))))
-                            (fact("trust error", c.trust_error.clone()))
+                            (fact("trust error", c.trust_error.as_ref().map(|t| t.to_string())))
                             (fact("name match", yes_no(c.name_match)))
                             (fact("key", Some(c.key.clone())))
                             (fact("signature", Some(c.signature.clone())))
@@ -426,8 +427,8 @@ fn bars(rows: &[(String, u64, &str)], unit: &str) -> Markup {
 }
 
 fn versions_chart(reports: &[&EndpointReport]) -> Markup {
-    let rows: Vec<(String, u64, &str)> = VERSIONS
-        .iter()
+    let rows: Vec<(String, u64, &str)> = TlsVersion::ALL
+        .into_iter()
         .map(|v| {
             let n = reports
                 .iter()
@@ -436,7 +437,7 @@ fn versions_chart(reports: &[&EndpointReport]) -> Markup {
                         == Some(crate::model::tls::VersionVerdict::Accepted)
                 })
                 .count() as u64;
-            let class = if matches!(*v, "TLSv1.2" | "TLSv1.3") {
+            let class = if v >= TlsVersion::Tls12 {
                 "good"
             } else {
                 "bad"

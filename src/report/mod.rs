@@ -27,9 +27,6 @@ pub trait Sink: Send {
     }
 }
 
-/// The protocol versions probed, oldest first, as reports name them.
-pub const VERSIONS: [&str; 6] = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
-
 /// What whole-run reports (HTML, Prometheus) say about the run itself.
 #[derive(Debug, Clone)]
 pub struct RunInfo {

@@ -13,8 +13,8 @@
 //! control characters are made visible ([`visible`]).
 
 use super::escape::visible;
-use super::{in_input_order, EndpointReport, RunInfo, VERSIONS};
-use crate::model::tls::VersionVerdict;
+use super::{in_input_order, EndpointReport, RunInfo};
+use crate::model::tls::{TlsVersion, VersionVerdict};
 use crate::policy::{Severity, Verdict};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -213,8 +213,9 @@ pub fn render(reports: &[EndpointReport], run: &RunInfo) -> String {
             findings.add(&with(&[("severity", s.as_str())]), n);
         }
         if let Some(report) = &r.versions {
-            for name in VERSIONS {
-                match report.verdict_of(name) {
+            for version in TlsVersion::ALL {
+                let name = version.as_str();
+                match report.verdict_of(version) {
                     Some(VersionVerdict::Accepted) => versions.add(&with(&[("version", name)]), 1),
                     Some(VersionVerdict::Rejected) => versions.add(&with(&[("version", name)]), 0),
                     _ => {}

@@ -266,6 +266,7 @@ pub fn accepted_versions(r: &EndpointReport) -> String {
         return String::new();
     };
     v.accepted()
+        .map(|v| v.as_str())
         .map(|name| name.strip_prefix("TLSv").unwrap_or(name))
         .collect::<Vec<_>>()
         .join(" ")

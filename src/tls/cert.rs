@@ -21,6 +21,7 @@ use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificat
 use x509_parser::public_key::PublicKey;
 
 pub use crate::model::tls::CertificateReport;
+use crate::model::tls::{TrustProblem, TrustReason};
 
 /// Judges `chain` (leaf first) as presented for `name`.
 pub fn judge(
@@ -263,24 +264,27 @@ pub fn server_name_text(name: &ServerName<'_>) -> String {
     }
 }
 
-/// Short, stable phrases for the `cert_trust_error` column.
-fn describe_webpki_error(e: &webpki::Error) -> String {
+/// The report's reason for a webpki error: a named one where we have a
+/// name (the short, stable phrases of the `cert_trust_error` column), else
+/// the error's own text.
+fn describe_webpki_error(e: &webpki::Error) -> TrustProblem {
     use webpki::Error as E;
-    match e {
-        E::UnknownIssuer => "unknown issuer".into(),
-        E::CertExpired { .. } => "expired".into(),
-        E::CertNotValidYet { .. } => "not yet valid".into(),
-        E::InvalidSignatureForPublicKey => "invalid signature".into(),
+    let reason = match e {
+        E::UnknownIssuer => TrustReason::UnknownIssuer,
+        E::CertExpired { .. } => TrustReason::Expired,
+        E::CertNotValidYet { .. } => TrustReason::NotYetValid,
+        E::InvalidSignatureForPublicKey => TrustReason::InvalidSignature,
         E::UnsupportedSignatureAlgorithmContext(_)
         | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
-            "unsupported signature algorithm".into()
+            TrustReason::UnsupportedSignatureAlgorithm
         }
-        E::CaUsedAsEndEntity => "CA certificate used as end entity".into(),
-        E::EndEntityUsedAsCa => "end-entity certificate used as CA".into(),
-        E::RequiredEkuNotFoundContext(_) => "not valid for server authentication".into(),
-        E::BadDer | E::BadDerTime | E::TrailingData(_) => "malformed certificate".into(),
-        other => format!("{other:?}").to_lowercase(),
-    }
+        E::CaUsedAsEndEntity => TrustReason::CaUsedAsEndEntity,
+        E::EndEntityUsedAsCa => TrustReason::EndEntityUsedAsCa,
+        E::RequiredEkuNotFoundContext(_) => TrustReason::NotForServerAuth,
+        E::BadDer | E::BadDerTime | E::TrailingData(_) => TrustReason::Malformed,
+        other => return TrustProblem::Other(format!("{other:?}").to_lowercase()),
+    };
+    TrustProblem::Named(reason)
 }
 
 #[cfg(test)]

@@ -6,13 +6,22 @@
 //! module prefix counts), `super::Item` or `super::sibling::Item`, and a
 //! `pub use child::...` re-export. A parent's relative use of its own
 //! children (`posture::check_...` in `probe/mod.rs`) is not an edge: the
-//! children are part of it. The crate root (`lib.rs`, `main.rs`) is left
-//! out. README ("Architecture") names this test as the check.
+//! children are part of it. The library's root (`lib.rs`) is a module too,
+//! `crate`: a path to one of its own items (`crate::ScanConfig`) is an edge
+//! to it, and its re-exports (`pub use config::ScanConfig`) are its edges,
+//! so a module that used the root would close a cycle through what the
+//! root re-exports. The binary's root (`main.rs`) is another crate, which
+//! sees the library only as `ftps_scan::`; its modules (`cli`, `output`,
+//! ...) are checked. README ("Architecture") names this test as the check.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// `probe::posture` -> its source file, for every module under `src/`.
+/// The library's root, as the graph names it.
+const ROOT: &str = "crate";
+
+/// `probe::posture` -> its source file, for every module under `src/`
+/// (`lib.rs` as [`ROOT`]).
 fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
     let mut out = BTreeMap::new();
     let mut stack = vec![src.to_path_buf()];
@@ -37,7 +46,11 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
             if parts.last().is_some_and(|p| p == "mod") {
                 parts.pop();
             }
-            if parts == ["lib"] || parts == ["main"] {
+            if parts == ["main"] {
+                continue;
+            }
+            if parts == ["lib"] {
+                out.insert(ROOT.to_string(), path);
                 continue;
             }
             out.insert(parts.join("::"), path);
@@ -109,15 +122,16 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let code = code(path);
         let parent = name.rsplit_once("::").map_or("", |(p, _)| p).to_string();
         let join = |a: &str, b: &str| {
-            if a.is_empty() {
+            if a.is_empty() || a == ROOT {
                 b.to_string()
             } else {
                 format!("{a}::{b}")
             }
         };
         let mut targets = BTreeSet::new();
+        // A path that names no module names an item of the root.
         for p in paths_after(&code, "crate::") {
-            targets.extend(module_of(&p, &modules));
+            targets.insert(module_of(&p, &modules).unwrap_or_else(|| ROOT.to_string()));
         }
         for p in paths_after(&code, "super::") {
             let full = join(&parent, &p);
@@ -127,6 +141,10 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                 }
                 _ if modules.contains_key(&parent) => {
                     targets.insert(parent.clone());
+                }
+                // `super::` of a top-level module is the root.
+                _ if parent.is_empty() && *name != ROOT => {
+                    targets.insert(ROOT.to_string());
                 }
                 _ => {}
             }
@@ -210,6 +228,17 @@ fn the_module_graph_has_no_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let edges = graph(&src);
     assert!(edges.contains_key("model") && edges.contains_key("probe::posture"));
+    // The root is in the graph, at the top: no module uses it.
+    assert!(edges[ROOT].contains("config"), "{:?}", edges[ROOT]);
+    let users: Vec<&String> = edges
+        .iter()
+        .filter(|(_, targets)| targets.contains(ROOT))
+        .map(|(m, _)| m)
+        .collect();
+    assert!(
+        users.is_empty(),
+        "modules that use the crate root: {users:?}"
+    );
     let found = cycles(&edges);
     let explain: Vec<String> = found
         .iter()
@@ -257,4 +286,26 @@ fn the_check_sees_a_cycle_where_there_is_one() {
     );
     // a -> b -> a::c -> a.
     assert_eq!(cycles(&edges), vec![vec!["a", "a::c", "b"]]);
+}
+
+#[test]
+fn the_check_sees_a_cycle_through_the_crate_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::write(
+        src.join("lib.rs"),
+        "pub mod a; pub mod b;\npub use a::Config;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("a.rs"),
+        "use crate::b::Shard;\npub struct Config;\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("b.rs"), "use crate::Config;\npub struct Shard;\n").unwrap();
+    let edges = graph(src);
+    assert_eq!(edges["b"], BTreeSet::from([ROOT.to_string()]));
+    assert_eq!(edges[ROOT], BTreeSet::from(["a".to_string()]));
+    // b -> crate -> a -> b.
+    assert_eq!(cycles(&edges), vec![vec!["a", "b", ROOT]]);
 }

@@ -27,7 +27,10 @@ fn result<'a>(
     version: &str,
 ) -> &'a ftps_scan::probe::versions::VersionResult {
     let v = report.versions.as_ref().unwrap();
-    v.results.iter().find(|r| r.version == version).unwrap()
+    v.results
+        .iter()
+        .find(|r| r.version.as_str() == version)
+        .unwrap()
 }
 
 fn sorted(names: &[String]) -> Vec<String> {

@@ -167,7 +167,7 @@ async fn auth_tls_race_is_retried_with_a_pause_and_recorded() {
     assert!(race.text().starts_with("Command not allowed"), "{race}");
     let v = r.versions.unwrap();
     assert_eq!(
-        v.accepted().collect::<Vec<_>>(),
+        v.accepted().map(|v| v.as_str()).collect::<Vec<_>>(),
         vec!["TLSv1.2", "TLSv1.3"],
         "{v:#?}"
     );
@@ -203,7 +203,10 @@ async fn auth_ssl_only_server_behind_a_120_greeting_gets_every_verdict() {
     assert_eq!(r.ftp.auth_ssl_reply.as_ref().unwrap().code, 234);
     assert!(r.tls.as_ref().unwrap().via_auth_ssl);
     let v = r.versions.unwrap();
-    assert_eq!(v.accepted().collect::<Vec<_>>(), vec!["TLSv1.2", "TLSv1.3"]);
+    assert_eq!(
+        v.accepted().map(|v| v.as_str()).collect::<Vec<_>>(),
+        vec!["TLSv1.2", "TLSv1.3"]
+    );
     assert!(
         v.results
             .iter()

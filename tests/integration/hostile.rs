@@ -212,7 +212,11 @@ async fn absurdly_large_certificate_chain() {
     // The version probes cap what they read; the verdict is not "accepted"
     // on a flight they could not finish reading.
     let v = r.versions.unwrap();
-    let tls12 = v.results.iter().find(|x| x.version == "TLSv1.2").unwrap();
+    let tls12 = v
+        .results
+        .iter()
+        .find(|x| x.version.as_str() == "TLSv1.2")
+        .unwrap();
     assert_ne!(
         tls12.verdict,
         ftps_scan::probe::versions::VersionVerdict::Rejected,

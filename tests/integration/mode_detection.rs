@@ -32,7 +32,7 @@ async fn an_implicit_server_on_another_port_is_detected_by_its_tls() {
     assert_eq!(posture.cleartext_login, None);
     // The version probes ran in the detected mode: raw hellos from the
     // first byte, which an explicit-mode probe would have got wrong.
-    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    let accepted = crate::support::accepted_versions(&r);
     assert_eq!(accepted, ["TLSv1.2", "TLSv1.3"], "{r:#?}");
 }
 
@@ -45,7 +45,7 @@ async fn an_explicit_server_on_another_port_is_detected_by_its_greeting() {
     assert_eq!(r.mode, Mode::Explicit);
     assert_eq!(r.mode_detection, Some(ModeDetection::Greeting));
     assert_eq!(r.ftp.auth_tls_reply.as_ref().unwrap().code, 234);
-    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    let accepted = crate::support::accepted_versions(&r);
     assert_eq!(accepted, ["TLSv1.2", "TLSv1.3"], "{r:#?}");
 }
 

@@ -139,7 +139,8 @@ async fn the_textfile_parses_and_says_what_the_json_says() {
         );
         if let Some(v) = &r.versions {
             for name in ["SSLv3", "TLSv1.2", "TLSv1.3"] {
-                let want = match v.verdict_of(name).map(|v| v.as_str()) {
+                let version = ftps_scan::model::tls::TlsVersion::from_label(name).unwrap();
+                let want = match v.verdict_of(version).map(|v| v.as_str()) {
                     Some("accepted") => Some(1.0),
                     Some("rejected") => Some(0.0),
                     _ => None,

@@ -938,7 +938,7 @@ fn scanner_digest() {
         for e in support::schema_errors(line.trim()) {
             println!("===== {name}: breaks the JSON Schema: {e}");
         }
-        let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+        let accepted = crate::support::accepted_versions(&r);
         let pick = |path: &str| v.pointer(path).map(|x| x.to_string()).unwrap_or("-".into());
         let reply = |path: &str| {
             v.pointer(path)

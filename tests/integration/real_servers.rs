@@ -680,7 +680,7 @@ fn check(entry: &Entry, pki: &TestPki) {
     let json = serde_json::to_string_pretty(&r).unwrap();
     let ctx = format!("[{}] {target}\n{json}", entry.name);
     let e = &entry.expect;
-    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    let accepted = crate::support::accepted_versions(&r);
     if std::env::var_os("FTPS_SCAN_REAL_DUMP").is_some() {
         // A one-line digest per entry, for writing a new entry's `expect`.
         let p = r.posture.clone().unwrap_or_default();
@@ -814,7 +814,7 @@ fn check(entry: &Entry, pki: &TestPki) {
                 .unwrap_or_else(|| panic!("certificate {ctx}"));
             let got = CertFacts {
                 trusted: c.trusted,
-                trust_error: match c.trust_error.as_deref() {
+                trust_error: match c.trust_error.as_ref().map(|t| t.as_str()) {
                     None => None,
                     Some(s) if Some(s) == facts.trust_error => facts.trust_error,
                     Some(_) => Some("<other>"),
@@ -1635,7 +1635,7 @@ fn check_fact(f: &Fact, pki: &TestPki) {
         f.tls_version,
         "TLS version {ctx}"
     );
-    let accepted: Vec<&str> = r.versions.iter().flat_map(|v| v.accepted()).collect();
+    let accepted = crate::support::accepted_versions(&r);
     assert_eq!(accepted, f.accepted, "accepted versions {ctx}");
     assert!(
         r.versions

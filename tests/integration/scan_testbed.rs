@@ -2,6 +2,7 @@
 //! outcome of the foundation plan, field by field.
 
 use crate::support::{quick_config, scan, scan_one, Pki};
+use ftps_scan::model::tls::TlsVersion;
 use ftps_scan::probe::versions::VersionVerdict;
 use ftps_scan::testbed::{closed_port, CertKind, RawServer, ServerSpec, Step, TestServer};
 use ftps_scan::{Mode, Phase, Status};
@@ -135,7 +136,7 @@ async fn expired_certificate() {
     let c = r.certificate.unwrap();
     assert!(c.expired);
     assert!(!c.trusted);
-    assert_eq!(c.trust_error.as_deref(), Some("expired"));
+    assert_eq!(c.trust_error.as_ref().map(|t| t.as_str()), Some("expired"));
     assert!(
         (-11..=-10).contains(&c.days_left.unwrap()),
         "{:?}",
@@ -157,7 +158,10 @@ async fn self_signed_certificate() {
     let c = r.certificate.unwrap();
     assert!(c.self_signed);
     assert!(!c.trusted);
-    assert_eq!(c.trust_error.as_deref(), Some("unknown issuer"));
+    assert_eq!(
+        c.trust_error.as_ref().map(|t| t.as_str()),
+        Some("unknown issuer")
+    );
     assert_eq!(c.subject, c.issuer);
     assert_eq!(c.chain_length, 1);
 }
@@ -196,7 +200,10 @@ async fn untrusted_against_mozilla_roots() {
     let r = scan_one(&server.addr.to_string(), quick_config(trust)).await;
     let c = r.certificate.unwrap();
     assert!(!c.trusted);
-    assert_eq!(c.trust_error.as_deref(), Some("unknown issuer"));
+    assert_eq!(
+        c.trust_error.as_ref().map(|t| t.as_str()),
+        Some("unknown issuer")
+    );
 }
 
 #[tokio::test]
@@ -451,10 +458,14 @@ async fn the_main_sessions_version_is_not_probed_again() {
     for (versions, settled, other) in [
         (
             &[&rustls::version::TLS13, &rustls::version::TLS12][..],
-            "TLSv1.3",
-            "TLSv1.2",
+            TlsVersion::Tls13,
+            TlsVersion::Tls12,
         ),
-        (&[&rustls::version::TLS12][..], "TLSv1.2", "TLSv1.3"),
+        (
+            &[&rustls::version::TLS12][..],
+            TlsVersion::Tls12,
+            TlsVersion::Tls13,
+        ),
     ] {
         let server = TestServer::start(ServerSpec {
             tls: Some(pki.tls_versions(CertKind::Valid, versions)),
@@ -466,14 +477,14 @@ async fn the_main_sessions_version_is_not_probed_again() {
         config.posture.enabled = false;
         let r = scan_one(&format!("ftp://{}", server.addr), config).await;
         assert_eq!(r.status, Status::Ok, "{r:#?}");
-        assert_eq!(r.tls.as_ref().unwrap().version, settled);
+        assert_eq!(r.tls.as_ref().unwrap().version, settled.as_str());
         let v = r.versions.as_ref().unwrap();
-        let result = |name: &str| v.results.iter().find(|x| x.version == name).unwrap();
+        let result = |version| v.results.iter().find(|x| x.version == version).unwrap();
         let main = result(settled);
         assert_eq!(main.verdict, VersionVerdict::Accepted);
         assert_eq!(main.attempts, 0);
         assert_eq!(main.evidence["outcome"], "main-session", "{main:#?}");
-        assert_eq!(main.evidence["version_answered_name"], settled);
+        assert_eq!(main.evidence["version_answered_name"], settled.as_str());
         assert_eq!(
             main.evidence["chosen_cipher_name"],
             r.tls.as_ref().unwrap().cipher.as_str()
@@ -502,7 +513,11 @@ async fn the_main_sessions_version_is_not_probed_again() {
     config.ciphers = true;
     let r = scan_one(&format!("ftp://{}", server.addr), config).await;
     let v = r.versions.unwrap();
-    let tls13 = v.results.iter().find(|x| x.version == "TLSv1.3").unwrap();
+    let tls13 = v
+        .results
+        .iter()
+        .find(|x| x.version == TlsVersion::Tls13)
+        .unwrap();
     assert!(tls13.attempts >= 1, "{tls13:#?}");
     assert_ne!(tls13.evidence["outcome"], "main-session");
     assert!(!tls13.accepted_ciphers.is_empty(), "{tls13:#?}");

@@ -56,7 +56,11 @@ async fn tls12_only() {
     assert_eq!(row["failed_phase"], "greeting-after-tls");
     assert_eq!(row["tls_version"], "TLSv1.2");
     let v = report.versions.unwrap();
-    let tls13 = v.results.iter().find(|r| r.version == "TLSv1.3").unwrap();
+    let tls13 = v
+        .results
+        .iter()
+        .find(|r| r.version.as_str() == "TLSv1.3")
+        .unwrap();
     assert_eq!(
         tls13.evidence["alert"]["description"], 70,
         "{:?}",
@@ -87,7 +91,11 @@ async fn tls10_only_gets_its_certificate_from_the_legacy_probe() {
     assert!(findings.contains(&"tls-handshake-failed"), "{findings:?}");
     // TLS 1.1 and 1.2 probes were answered with a TLS 1.0 ServerHello.
     let v = report.versions.unwrap();
-    let tls12 = v.results.iter().find(|r| r.version == "TLSv1.2").unwrap();
+    let tls12 = v
+        .results
+        .iter()
+        .find(|r| r.version.as_str() == "TLSv1.2")
+        .unwrap();
     assert_eq!(
         tls12.evidence["version_answered_name"], "TLSv1.0",
         "{:?}",
@@ -113,7 +121,11 @@ async fn every_tls_version_at_seclevel_0() {
     );
     assert_eq!(row["tls_version"], "TLSv1.3");
     let v = report.versions.unwrap();
-    let tls12 = v.results.iter().find(|r| r.version == "TLSv1.2").unwrap();
+    let tls12 = v
+        .results
+        .iter()
+        .find(|r| r.version.as_str() == "TLSv1.2")
+        .unwrap();
     assert_eq!(
         tls12.evidence["downgrade_sentinel"], "tls12",
         "{:?}",
@@ -135,7 +147,11 @@ async fn cipher_enumeration_returns_exactly_the_configured_list() {
     let (row, report) = scan(server.addr, &["--ciphers"]).await;
     assert_eq!(versions(&row), expect(&["tls1_2"]));
     let v = report.versions.unwrap();
-    let tls12 = v.results.iter().find(|r| r.version == "TLSv1.2").unwrap();
+    let tls12 = v
+        .results
+        .iter()
+        .find(|r| r.version.as_str() == "TLSv1.2")
+        .unwrap();
     let mut accepted = tls12.accepted_ciphers.clone();
     accepted.sort();
     assert_eq!(

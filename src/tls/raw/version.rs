@@ -1,36 +1,12 @@
-//! The protocol versions we probe for.
-
-use serde::Serialize;
-use std::fmt;
+//! The protocol versions we probe for: the report's versions, with the
+//! numbers they have on the wire.
 
 /// One protocol version probe. Each probe uses its own fresh connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum TlsVersionProbe {
-    #[serde(rename = "SSLv2")]
-    Ssl2,
-    #[serde(rename = "SSLv3")]
-    Ssl3,
-    #[serde(rename = "TLSv1.0")]
-    Tls10,
-    #[serde(rename = "TLSv1.1")]
-    Tls11,
-    #[serde(rename = "TLSv1.2")]
-    Tls12,
-    #[serde(rename = "TLSv1.3")]
-    Tls13,
-}
+/// The report's [`TlsVersion`](crate::model::tls::TlsVersion) itself, so a
+/// version has one name and one list of all of them, from the model.
+pub use crate::model::tls::TlsVersion as TlsVersionProbe;
 
 impl TlsVersionProbe {
-    /// All probes, oldest first (the order a report usually lists them in).
-    pub const ALL: [TlsVersionProbe; 6] = [
-        TlsVersionProbe::Ssl2,
-        TlsVersionProbe::Ssl3,
-        TlsVersionProbe::Tls10,
-        TlsVersionProbe::Tls11,
-        TlsVersionProbe::Tls12,
-        TlsVersionProbe::Tls13,
-    ];
-
     /// The protocol version number as it appears on the wire when a server
     /// negotiates this version (SSLv2 uses 0x0002 in its own format).
     pub const fn wire_version(self) -> u16 {
@@ -56,31 +32,13 @@ impl TlsVersionProbe {
             _ => None,
         }
     }
-
-    /// Display name used in reports.
-    pub const fn name(self) -> &'static str {
-        match self {
-            TlsVersionProbe::Ssl2 => "SSLv2",
-            TlsVersionProbe::Ssl3 => "SSLv3",
-            TlsVersionProbe::Tls10 => "TLSv1.0",
-            TlsVersionProbe::Tls11 => "TLSv1.1",
-            TlsVersionProbe::Tls12 => "TLSv1.2",
-            TlsVersionProbe::Tls13 => "TLSv1.3",
-        }
-    }
-}
-
-impl fmt::Display for TlsVersionProbe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// Human-readable name for any wire version a server may answer with,
 /// including ones we do not probe (so odd answers still read well in reports).
 pub fn version_name(v: u16) -> String {
     match TlsVersionProbe::from_wire(v) {
-        Some(p) => p.name().to_string(),
+        Some(p) => p.as_str().to_string(),
         None => format!("unknown(0x{v:04x})"),
     }
 }

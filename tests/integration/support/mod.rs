@@ -100,6 +100,16 @@ pub fn parse_jsonl_line(line: &str) -> EndpointReport {
 }
 
 /// The finding ids the default policy raises on `r` (today's date).
+/// The accepted versions by their report names, lowest first (none when
+/// the versions were not probed).
+pub fn accepted_versions(r: &EndpointReport) -> Vec<&'static str> {
+    r.versions
+        .iter()
+        .flat_map(|v| v.accepted())
+        .map(|v| v.as_str())
+        .collect()
+}
+
 pub fn finding_ids(r: &EndpointReport) -> Vec<String> {
     let mut r = r.clone();
     ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
