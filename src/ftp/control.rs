@@ -253,6 +253,81 @@ mod tests {
         assert_eq!(err.to_string(), "no complete reply within 5s");
     }
 
+    /// A stream that keeps each write apart and replies with fixed bytes.
+    struct Recorder {
+        writes: Vec<Vec<u8>>,
+        replies: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl AsyncRead for Recorder {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::pin::Pin::new(&mut self.replies).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            self.writes.push(buf.to_vec());
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_is_one_write_and_its_replies_are_read_in_order() {
+        let recorder = Recorder {
+            writes: Vec::new(),
+            replies: std::io::Cursor::new(
+                b"200 PBSZ=0\r\n200 Protection set to Private\r\n".to_vec(),
+            ),
+        };
+        let mut conn = ControlConnection::new(recorder);
+        let t = Duration::from_secs(5);
+        conn.send_lines(&["PBSZ 0", "PROT P"], t).await.unwrap();
+        assert_eq!(
+            conn.get_mut().writes,
+            vec![b"PBSZ 0\r\nPROT P\r\n".to_vec()]
+        );
+        // Both replies arrive in one read; the second is kept for the next.
+        assert_eq!(conn.read_reply(t).await.unwrap().lines, vec!["PBSZ=0"]);
+        let second = conn.read_reply(t).await.unwrap();
+        assert_eq!(second.lines, vec!["Protection set to Private"]);
+    }
+
+    #[tokio::test]
+    async fn a_line_break_anywhere_in_a_pipeline_sends_nothing() {
+        let recorder = Recorder {
+            writes: Vec::new(),
+            replies: std::io::Cursor::new(Vec::new()),
+        };
+        let mut conn = ControlConnection::new(recorder);
+        let t = Duration::from_secs(5);
+        for bad in ["PROT P\r\nDELE x", "PORT 1\n"] {
+            let err = conn.send_lines(&["PBSZ 0", bad], t).await.unwrap_err();
+            assert!(err.to_string().contains("CR or LF"), "{err}");
+        }
+        assert!(conn.get_mut().writes.is_empty());
+    }
+
     #[tokio::test]
     async fn eof_mid_reply_is_reported_as_such() {
         let (client, mut server) = duplex(64);
