@@ -39,10 +39,11 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { Code::Usage as u8 } else { 0 });
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = cli.scan.threads {
+        builder.worker_threads(usize::from(threads));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ftps-scan: cannot start the async runtime: {e}");

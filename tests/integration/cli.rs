@@ -679,3 +679,57 @@ async fn repeated_ports_are_scanned_once() {
     want.sort();
     assert_eq!(ports, want);
 }
+
+/// `--threads N` runs the scan on N workers, with the same facts; zero or
+/// a word is a usage error naming the flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_flag_scans_alike_and_refuses_nonsense() {
+    let pki = Pki::new("unit CA");
+    let server = pki.ftps(ServerSpec::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path()).display().to_string();
+    let scan = |threads: &'static str| {
+        crate::support::Scan::new()
+            .target(format!("ftp://{}", server.addr))
+            .args([
+                "--ca-file",
+                &ca,
+                "--read-timeout",
+                "2",
+                "--threads",
+                threads,
+            ])
+            .run()
+    };
+    let (code_one, row_one, _) = scan("1").await.one();
+    let (code_four, row_four, _) = scan("4").await.one();
+    // The lax test server fails the policy (cleartext allowed): exit 1.
+    assert_eq!(code_one, Some(1), "{row_one:?}");
+    assert_eq!(code_four, Some(1), "{row_four:?}");
+    for column in [
+        "status",
+        "verdict",
+        "prot_c",
+        "tls_version",
+        "tls1_2",
+        "tls1_3",
+        "prot_p",
+        "data_tls",
+        "findings",
+    ] {
+        assert_eq!(row_one[column], row_four[column], "{column}");
+    }
+    assert_eq!(row_one["status"], "ok");
+    for bad in ["0", "many"] {
+        let out = run_binary(vec![
+            s("--threads"),
+            s(bad),
+            s("-t"),
+            server.addr.to_string(),
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(2), "--threads {bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--threads"), "{stderr}");
+    }
+}
