@@ -265,10 +265,8 @@ impl<'a> EndpointSession<'a> {
     }
 
     /// After the main session has closed, each on its own plain connection
-    /// (the posture given comes back untouched when none runs), side by
-    /// side within the per-host cap (neither depends on the other; one
-    /// after the other cost about three round trips more per endpoint):
-    /// the cleartext login, and a command in clear after AUTH (explicit
+    /// (the posture given comes back untouched when none runs):
+    /// the cleartext login, then a command in clear after AUTH (explicit
     /// servers that greeted only).
     async fn cleartext_checks(
         &self,
@@ -283,18 +281,9 @@ impl<'a> EndpointSession<'a> {
         }
         let agreed = session::auth_agreed(ftp.auth_tls_reply.as_ref(), ftp.auth_ssl_reply.as_ref());
         let mut posture = posture.unwrap_or_default();
-        let after_auth = async {
-            if agreed {
-                Some(posture::check_cleartext_after_auth(self.addr, ctx).await)
-            } else {
-                None
-            }
-        };
-        let (login, after_auth) =
-            tokio::join!(posture::check_cleartext_login(self.addr, ctx), after_auth);
-        login.record(&mut posture);
-        if let Some(after_auth) = after_auth {
-            after_auth.record(&mut posture);
+        posture::check_cleartext_login(self.addr, ctx, &mut posture).await;
+        if agreed {
+            posture::check_cleartext_after_auth(self.addr, ctx, &mut posture).await;
         }
         Some(posture)
     }

@@ -32,82 +32,32 @@ const MAX_LISTING: usize = 1 << 20;
 /// value crosses the wire in clear.
 pub const NONEXISTENT_PATH: &str = "/.ftps-scan-no-such-path";
 
-/// What the cleartext-login check found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CleartextLoginCheck {
-    pub outcome: CleartextLogin,
-    /// The answer to `USER`, when one came.
-    pub reply: Option<Reply>,
-}
-
-impl CleartextLoginCheck {
-    /// Writes the finding into the endpoint's posture.
-    pub fn record(self, posture: &mut Posture) {
-        posture.cleartext_login = Some(self.outcome);
-        if self.reply.is_some() {
-            posture.cleartext_login_reply = self.reply;
-        }
-    }
-}
-
 /// The cleartext-login check, on its own plain connection: greeting, then
 /// `USER <name>` only, never PASS, then QUIT. 331 or 230 mean the server
 /// would take credentials in clear.
-pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext) -> CleartextLoginCheck {
-    let unknown = CleartextLoginCheck {
-        outcome: CleartextLogin::Unknown,
-        reply: None,
-    };
+pub async fn check_cleartext_login(addr: SocketAddr, ctx: &ProbeContext, posture: &mut Posture) {
     let timeouts = &ctx.config.timeouts;
     let opener = Opener::new(&ctx.connector, timeouts);
     let mut control = match opener.connect_and_greet(addr, Phase::CleartextLogin).await {
         Ok((control, greeting)) if greeting.code == 220 => control,
-        _ => return unknown,
+        _ => {
+            posture.cleartext_login = Some(CleartextLogin::Unknown);
+            return;
+        }
     };
     let user = format!("USER {}", ctx.config.posture.login.user);
-    let found = match control.command(&user, timeouts.read).await {
-        Ok(reply) => CleartextLoginCheck {
-            outcome: match reply.code {
+    match control.command(&user, timeouts.read).await {
+        Ok(reply) => {
+            posture.cleartext_login = Some(match reply.code {
                 331 | 332 | 230 => CleartextLogin::Allowed,
                 _ if reply.class() == 4 || reply.class() == 5 => CleartextLogin::Refused,
                 _ => CleartextLogin::Unknown,
-            },
-            reply: Some(reply),
-        },
-        Err(_) => unknown,
-    };
+            });
+            posture.cleartext_login_reply = Some(reply);
+        }
+        Err(_) => posture.cleartext_login = Some(CleartextLogin::Unknown),
+    }
     quit_quietly(&mut control, ctx).await;
-    found
-}
-
-/// What the cleartext-after-auth check found.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CleartextAfterAuthCheck {
-    /// `None` when nothing was established (greeting or AUTH failed).
-    pub outcome: Option<CleartextAfterAuth>,
-    pub reason: String,
-    /// The answer in clear to `FEAT`, when one came.
-    pub reply: Option<Reply>,
-}
-
-impl CleartextAfterAuthCheck {
-    fn not_checked(why: impl std::fmt::Display) -> Self {
-        Self {
-            reason: format!("not checked: {why}"),
-            ..Self::default()
-        }
-    }
-
-    /// Writes the finding into the endpoint's posture.
-    pub fn record(self, posture: &mut Posture) {
-        if self.outcome.is_some() {
-            posture.cleartext_after_auth = self.outcome;
-        }
-        posture.cleartext_after_auth_reason = Some(self.reason);
-        if self.reply.is_some() {
-            posture.cleartext_after_auth_reply = self.reply;
-        }
-    }
 }
 
 /// The cleartext-fallback check (Nessus plugin 57272), on its own plain
@@ -119,7 +69,8 @@ impl CleartextAfterAuthCheck {
 pub async fn check_cleartext_after_auth(
     addr: SocketAddr,
     ctx: &ProbeContext,
-) -> CleartextAfterAuthCheck {
+    posture: &mut Posture,
+) {
     let timeouts = &ctx.config.timeouts;
     let opener = Opener::new(&ctx.connector, timeouts);
     let mut control = match opener
@@ -128,26 +79,30 @@ pub async fn check_cleartext_after_auth(
     {
         Ok((control, greeting)) if greeting.code == 220 => control,
         Ok((_, greeting)) => {
-            return CleartextAfterAuthCheck::not_checked(format!("greeting {greeting}"))
+            posture.cleartext_after_auth_reason = Some(format!("not checked: greeting {greeting}"));
+            return;
         }
-        Err(f) => return CleartextAfterAuthCheck::not_checked(f.message),
+        Err(f) => {
+            posture.cleartext_after_auth_reason = Some(format!("not checked: {}", f.message));
+            return;
+        }
     };
     if let Err(f) = opener
         .negotiate_auth(&mut control, &mut super::session::AuthReplies::default())
         .await
     {
-        return CleartextAfterAuthCheck::not_checked(f.message);
+        posture.cleartext_after_auth_reason = Some(format!("not checked: {}", f.message));
+        return;
     }
     let answer = control.command("FEAT", timeouts.read).await;
     let (outcome, reason) = judge_cleartext_after_auth(&answer);
-    let reply = answer.ok();
-    if reply.is_some() && outcome == CleartextAfterAuth::Accepted {
-        quit_quietly(&mut control, ctx).await;
-    }
-    CleartextAfterAuthCheck {
-        outcome: Some(outcome),
-        reason,
-        reply,
+    posture.cleartext_after_auth = Some(outcome);
+    posture.cleartext_after_auth_reason = Some(reason);
+    if let Ok(reply) = answer {
+        posture.cleartext_after_auth_reply = Some(reply);
+        if outcome == CleartextAfterAuth::Accepted {
+            quit_quietly(&mut control, ctx).await;
+        }
     }
 }
 
