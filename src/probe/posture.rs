@@ -267,7 +267,9 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
 /// open data connections to a third party. No data command follows: after
 /// an accepted one a fresh `PASV`/`EPSV` replaces the foreign address
 /// (some servers connect to a `PORT` address at once, which is why the
-/// default address is in TEST-NET-1 and reaches nobody).
+/// default address is in TEST-NET-1 and reaches nobody). `restore_prot_p`:
+/// first send `PROT P` again (after the cleartext-data check), in the same
+/// write as the first bounce command.
 async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
     addr: SocketAddr,
