@@ -101,16 +101,6 @@ pub const EVIDENCE: &[(&str, &[&str])] = &[
     ("auth-not-advertised", &[col::AUTH_TLS_IN_FEAT]),
 ];
 
-/// Statuses of an endpoint that answered (its status-level findings, such
-/// as `ftp-no-tls`, were observed).
-const ANSWERED: &[&str] = &[
-    "ok",
-    "no-tls",
-    "tls-failed",
-    "client-cert-required",
-    "not-ftp",
-];
-
 impl Row {
     /// Whether the fact behind `finding` was established in this row.
     pub fn observed(&self, finding: &str) -> bool {
@@ -120,7 +110,10 @@ impl Row {
                     .get(*c)
                     .is_some_and(|v| !v.is_empty() && v != "unknown" && v != "error")
             }),
-            None => ANSWERED.contains(&self.status.as_str()),
+            // An endpoint that answered: its status-level findings, such
+            // as `ftp-no-tls`, were observed.
+            None => crate::model::Status::from_label(&self.status)
+                .is_some_and(crate::model::Status::answered),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! What a scan is asked to do: the configuration the binary builds from
 //! its flags (or a test builds by hand) and every layer reads.
 //!
-//! A module of its own, not the crate root: it names types of the layers
-//! below it (the posture checks' settings, the scheduler's shard and
+//! A module of its own, not the crate root: it holds the settings of the
+//! layers that read it (the posture checks, the scheduler's shard and
 //! resolver), and the root, which re-exports it, must use no module that
 //! uses it back, so the architecture check covers the root too.
 
@@ -151,7 +151,7 @@ impl ScanConfig {
     }
 }
 
-/// A password that never shows itself: `Debug` and `Display` print `***`,
+/// A password that never shows itself: `Debug` prints `***` (and there is no `Display`),
 /// so it cannot leak through a log line, an error or a panic message.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);

@@ -3,9 +3,8 @@
 //! The library does the scanning and never prints; the `ftps-scan` binary
 //! parses flags, draws progress and writes reports. Data flow:
 //! targets → [`scan::run_scan`] → [`probe`] per endpoint →
-//! [`report::EndpointReport`] → [`policy`] → sinks in [`report`].
+//! [`model::EndpointReport`] → [`policy`] → sinks in [`report`].
 
-#![forbid(unsafe_code)]
 // Network data must never panic the scanner: no unwrap, expect, panic or
 // unchecked indexing in library code (tests may).
 #![cfg_attr(

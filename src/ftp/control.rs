@@ -105,10 +105,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
     pub async fn read_reply(&mut self, timeout: Duration) -> Result<Reply, FtpError> {
         let deadline = Instant::now() + timeout;
         if !self.buf.is_empty() {
-            let pending = std::mem::take(&mut self.buf);
+            let mut pending = std::mem::take(&mut self.buf);
             match self.reply.feed(&pending) {
                 Ok(Parsed::Complete(reply, used)) => {
-                    self.buf = pending.get(used..).unwrap_or_default().to_vec();
+                    // The rest stays in the same buffer (a pipeline's next
+                    // replies), without a copy.
+                    pending.drain(..used.min(pending.len()));
+                    self.buf = pending;
                     return Ok(reply);
                 }
                 Ok(Parsed::NeedMore) => {}

@@ -122,6 +122,9 @@ impl Policy {
     }
 
     fn excepted(&self, id: &str, report: &EndpointReport, today: time::Date) -> bool {
+        if self.exceptions.is_empty() {
+            return false;
+        }
         let ip = report.ip.map(|ip| ip.to_string());
         self.exceptions.iter().any(|e| {
             e.finding == id
@@ -171,7 +174,6 @@ pub fn findings_verdict(findings: &[Finding]) -> Verdict {
     }
 }
 
-/// Every finding the facts of `report` raise, before policy filtering.
 /// Every finding the facts show, before the policy's exceptions: one
 /// function per fact family, in the report's order.
 fn raw_findings(r: &EndpointReport, policy: &Policy) -> Vec<(&'static str, String)> {
@@ -298,7 +300,7 @@ fn certificate_findings(
 
 /// The FTP posture: cleartext ways, passive mode, the data channel, bounce, CCC.
 fn posture_findings(p: &Posture, out: &mut Vec<(&'static str, String)>) {
-    use crate::probe::posture::{
+    use crate::model::posture::{
         Ccc, CleartextAfterAuth, CleartextLogin, DataTls, FtpBounce, PassivePort, ProtC,
     };
     if p.cleartext_login == Some(CleartextLogin::Allowed) {

@@ -212,21 +212,15 @@ impl<'a> EndpointSession<'a> {
             if !self.ctx.config.versions {
                 return None;
             }
-            let up = |s: &MainSession| matches!(s, MainSession::Up(_));
-            let went_up = tokio::select! {
+            tokio::select! {
                 biased;
-                Ok(_) = established.wait_for(up) => true,
-                _ = over.wait_for(|o| *o) => false,
+                Ok(_) = established.wait_for(|s| matches!(s, MainSession::Up(_))) => {}
+                _ = over.wait_for(|o| *o) => {}
             };
-            let main_session = *established.borrow();
             // Ended before it was established: the probes run afterwards
             // if TLS was on offer at all.
-            if !went_up && !up(&main_session) {
+            let MainSession::Up(negotiated) = *established.borrow() else {
                 return None;
-            }
-            let negotiated = match main_session {
-                MainSession::Up(negotiated) => negotiated,
-                MainSession::NotYet => None,
             };
             let mode = *self.mode.get().unwrap_or(&self.endpoint.mode);
             Some(versions::probe_versions(&self.version_plan(mode, negotiated)).await)

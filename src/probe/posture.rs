@@ -179,7 +179,9 @@ async fn send_pipeline<S: AsyncRead + AsyncWrite + Unpin>(
     phase: Phase,
     ctx: &ProbeContext,
 ) -> Result<(), Failure> {
-    let first = commands.first().copied().unwrap_or_default();
+    let Some(first) = commands.first() else {
+        return Ok(());
+    };
     control
         .send_lines(commands, ctx.config.timeouts.read)
         .await
@@ -279,12 +281,19 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), Failure> {
     let target = ctx.config.posture.bounce_address;
     posture.ftp_bounce_address = Some(target.to_string());
-    let restore = restore_prot_p.then_some("PROT P".to_string());
+    let restore: &[&str] = if restore_prot_p { &["PROT P"] } else { &[] };
     if target.ip() == addr.ip() {
         posture.ftp_bounce_reason =
             Some("not checked: the bounce address is the server's own".into());
-        if let Some(prot_p) = restore {
-            ask(control, &prot_p, Phase::Protection, ctx).await?;
+        send_pipeline(control, restore, Phase::Protection, ctx).await?;
+        for command in restore {
+            await_reply(
+                control,
+                &format!("reply to {command}"),
+                Phase::Protection,
+                ctx,
+            )
+            .await?;
         }
         return Ok(());
     }
@@ -298,19 +307,19 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     // takes a PORT may connect to it at once and read no command until
     // that ends (pyftpdlib never answered an EPRT pipelined after an
     // accepted PORT).
-    let first = port.as_ref().unwrap_or(&eprt);
-    let commands: Vec<&str> = restore.iter().chain([first]).map(String::as_str).collect();
+    let first = port.as_deref().unwrap_or(&eprt);
+    let commands: Vec<&str> = restore.iter().copied().chain([first]).collect();
     // A failed write is the first command's, as one write per command was.
-    let first_phase = if restore.is_some() {
+    let first_phase = if restore_prot_p {
         Phase::Protection
     } else {
         Phase::Bounce
     };
     send_pipeline(control, &commands, first_phase, ctx).await?;
-    if let Some(prot_p) = &restore {
+    for command in restore {
         await_reply(
             control,
-            &format!("reply to {prot_p}"),
+            &format!("reply to {command}"),
             Phase::Protection,
             ctx,
         )
@@ -321,12 +330,9 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         let reply = await_reply(control, &format!("reply to {port}"), Phase::Bounce, ctx).await?;
         accepted |= reply.class() == 2;
         posture.ftp_bounce_port_reply = Some(reply);
+        send_pipeline(control, &[&eprt], Phase::Bounce, ctx).await?;
     }
-    let reply = if port.is_some() {
-        ask(control, &eprt, Phase::Bounce, ctx).await?
-    } else {
-        await_reply(control, &format!("reply to {eprt}"), Phase::Bounce, ctx).await?
-    };
+    let reply = await_reply(control, &format!("reply to {eprt}"), Phase::Bounce, ctx).await?;
     accepted |= reply.class() == 2;
     posture.ftp_bounce_eprt_reply = Some(reply);
     posture.ftp_bounce = Some(if accepted {

@@ -169,3 +169,53 @@ fn the_readme_table_maps_every_column_to_the_schema_and_the_findings() {
     // And the resolver is not a yes-man.
     assert!(resolve(&schema, "posture.no_such_fact").is_none());
 }
+
+/// Every report enum's values are exactly what the schema lists at its
+/// place (a `null` the schema allows beside them aside), so the schema
+/// cannot drift from the labels the scanner writes.
+#[test]
+fn the_schema_lists_exactly_every_enums_values() {
+    use ftps_scan::model::judgement::{Severity, Verdict};
+    use ftps_scan::model::posture::*;
+    use ftps_scan::model::tls::{TlsVersion, VersionVerdict};
+    use ftps_scan::model::{ClientCert, Mode, ModeDetection, Phase};
+    fn labels<T: std::fmt::Display>(all: &[T]) -> BTreeSet<String> {
+        all.iter().map(|v| v.to_string()).collect()
+    }
+    let schema = schema();
+    let places = [
+        ("mode", labels(&Mode::ALL)),
+        ("mode_detection", labels(&ModeDetection::ALL)),
+        ("failed_phase", labels(&Phase::ALL)),
+        ("client_cert", labels(&ClientCert::ALL)),
+        ("verdict", labels(&Verdict::ALL)),
+        ("transfer_path", labels(&TransferPath::ALL)),
+        ("findings[].severity", labels(&Severity::ALL)),
+        ("versions.results[].version", labels(&TlsVersion::ALL)),
+        ("versions.results[].verdict", labels(&VersionVerdict::ALL)),
+        ("versions.auth_tls_race[]", labels(&TlsVersion::ALL)),
+        ("posture.cleartext_login", labels(&CleartextLogin::ALL)),
+        ("posture.login", labels(&Login::ALL)),
+        ("posture.prot_p", labels(&ProtP::ALL)),
+        ("posture.prot_c", labels(&ProtC::ALL)),
+        ("posture.passive_port", labels(&PassivePort::ALL)),
+        ("posture.data_tls", labels(&DataTls::ALL)),
+        (
+            "posture.cleartext_after_auth",
+            labels(&CleartextAfterAuth::ALL),
+        ),
+        ("posture.ftp_bounce", labels(&FtpBounce::ALL)),
+        ("posture.ccc", labels(&Ccc::ALL)),
+    ];
+    for (path, ours) in places {
+        let node = resolve(&schema, path).unwrap_or_else(|| panic!("{path} is not in the schema"));
+        let node = object_of(&schema, node).unwrap();
+        let listed: BTreeSet<String> = node["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has no enum: {node}"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(listed, ours, "{path}");
+    }
+}
