@@ -132,11 +132,9 @@ async fn first_contact(
         }
         Err(e) => return Err(greeting_failed(e)),
     };
-    let greeting = if first.code == 120 {
-        control.read_reply(read).await.map_err(greeting_failed)?
-    } else {
-        first
-    };
+    let greeting = super::session::follow_120(&mut control, first, read)
+        .await
+        .map_err(greeting_failed)?;
     Ok(FirstContact::Greeted(Box::new((control, greeting))))
 }
 

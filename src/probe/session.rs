@@ -179,11 +179,26 @@ pub async fn read_greeting<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut reply = conn.read_reply(timeout).await?;
-    if reply.code == 120 {
-        reply = conn.read_reply(timeout).await?;
+    let first = conn.read_reply(timeout).await?;
+    follow_120(conn, first, timeout).await
+}
+
+/// The greeting that follows `first`: the next reply when `first` is a
+/// `120` ("ready in n minutes"), else `first` itself. One rule for every
+/// reader of a greeting (the opener, mode detection).
+pub async fn follow_120<S>(
+    conn: &mut ControlConnection<S>,
+    first: Reply,
+    timeout: Duration,
+) -> Result<Reply, crate::ftp::FtpError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if first.code == 120 {
+        conn.read_reply(timeout).await
+    } else {
+        Ok(first)
     }
-    Ok(reply)
 }
 
 /// The FTP reply a server sent where a TLS answer to our ClientHello was
