@@ -7,7 +7,6 @@ use crate::support;
 
 use crate::support::{finding_ids, scan_one, Pki, BOTH};
 use ftps_scan::probe::posture::{LoginConfig, Secret, NONEXISTENT_PATH};
-use ftps_scan::probe::versions::VersionVerdict;
 use ftps_scan::testbed::{
     AuthRace, CertKind, ClientCertPolicy, ListedPath, ProtC, Protection, ServerSpec, TestServer,
     PROFTPD_REUSE_REFUSAL, VSFTPD_REUSE_REFUSAL,
@@ -171,12 +170,7 @@ async fn auth_tls_race_is_retried_with_a_pause_and_recorded() {
         vec!["TLSv1.2", "TLSv1.3"],
         "{v:#?}"
     );
-    assert!(
-        v.results
-            .iter()
-            .all(|x| x.verdict != VersionVerdict::Unknown),
-        "{v:#?}"
-    );
+    assert!(crate::support::every_version_decided(&v), "{v:#?}");
     assert!(!v.auth_tls_race.is_empty());
     assert_eq!(
         r.posture.unwrap().data_tls.map(|v| v.as_str()),
@@ -207,12 +201,7 @@ async fn auth_ssl_only_server_behind_a_120_greeting_gets_every_verdict() {
         v.accepted().map(|v| v.as_str()).collect::<Vec<_>>(),
         vec!["TLSv1.2", "TLSv1.3"]
     );
-    assert!(
-        v.results
-            .iter()
-            .all(|x| x.verdict != VersionVerdict::Unknown),
-        "{v:#?}"
-    );
+    assert!(crate::support::every_version_decided(&v), "{v:#?}");
 }
 
 #[tokio::test]
@@ -236,9 +225,7 @@ async fn a_deadline_covers_the_work_not_the_queue() {
     assert_eq!(r.status, Status::Ok, "{r:#?}");
     let v = r.versions.unwrap();
     assert!(
-        v.results
-            .iter()
-            .all(|x| x.verdict != VersionVerdict::Unknown),
+        crate::support::every_version_decided(&v),
         "queued probes timed out: {v:#?}"
     );
 }

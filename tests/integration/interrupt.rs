@@ -149,7 +149,7 @@ async fn endpoints_still_in_flight_after_the_grace_period_get_interrupted_rows()
     let silent = RawServer::start(vec![]).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let jsonl_path = dir.path().join("out.jsonl");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
+    let mut command = crate::support::binary_command();
     for _ in 0..4 {
         command.args(["-t", &format!("ftp://{}", silent.addr)]);
     }
@@ -190,7 +190,7 @@ async fn endpoints_still_in_flight_after_the_grace_period_get_interrupted_rows()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupt_ends_the_run_while_standard_input_blocks() {
     let closed = closed_port().await.unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+    let mut child = crate::support::binary_command()
         .args(["-", "-f", "csv", "--progress", "never"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -222,7 +222,7 @@ async fn an_interrupt_ends_the_run_while_standard_input_blocks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_without_line_breaks_is_an_input_error_not_an_endless_read() {
     let closed = closed_port().await.unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+    let child = crate::support::binary_command()
         .args(["/dev/zero", "-t", &closed.to_string()])
         .args(["-f", "csv", "--progress", "never"])
         .stdout(std::process::Stdio::piped())
@@ -262,7 +262,7 @@ async fn sort_input_keeps_finished_rows_through_sigkill() {
     let csv_path = dir.path().join("out.csv");
     let spool = dir.path().join("out.csv.spool.jsonl");
     let run = |extra: &[&str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"));
+        let mut command = crate::support::binary_command();
         command
             .arg(&targets)
             .args(["-c", "8", "--per-host", "8", "--sort", "input", "-f", "csv"])
@@ -294,7 +294,7 @@ async fn sort_input_keeps_finished_rows_through_sigkill() {
 
     // Recovery writes the rows in input order.
     let recovered = dir.path().join("recovered.csv");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+    let output = crate::support::binary_command()
         .arg("recover")
         .arg(&spool)
         .args(["-f", "csv", "-o"])

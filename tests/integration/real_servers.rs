@@ -16,7 +16,6 @@ use crate::support::Pki;
 
 use crate::support::real::{self, Protocols, RealServer, RealSpec, ServerKind, Tls};
 use ftps_scan::policy::Verdict;
-use ftps_scan::probe::versions::VersionVerdict;
 use ftps_scan::testbed::{CertKind, TestPki};
 use ftps_scan::{EndpointReport, Mode, ModeDetection, Status};
 
@@ -1081,9 +1080,7 @@ fn check(entry: &Entry, pki: &TestPki) {
             .unwrap_or_else(|| panic!("versions {ctx}"));
         assert_eq!(v.results.len(), 6, "{ctx}");
         assert!(
-            v.results
-                .iter()
-                .all(|x| x.verdict != VersionVerdict::Unknown),
+            crate::support::every_version_decided(v),
             "no unknown verdicts {ctx}"
         );
     }
@@ -1148,6 +1145,12 @@ fn run_entry(check: impl FnOnce()) -> Result<(), String> {
 /// One line on the run, then every failure at once.
 fn assert_all_passed(table: &str, ran: usize, failures: &[String]) {
     eprintln!("{table}: {ran} entries run, {} failed", failures.len());
+    // A filter that matches nothing must not pass as "all passed" when the
+    // servers are required.
+    assert!(
+        ran > 0 || !real::servers_required(),
+        "{table}: no entry ran (FTPS_SCAN_REAL_FILTER matches none?)"
+    );
     assert!(
         failures.is_empty(),
         "{} of {ran} {table} entries failed:\n\n{}",
@@ -1638,10 +1641,7 @@ fn check_fact(f: &Fact, pki: &TestPki) {
     let accepted = crate::support::accepted_versions(&r);
     assert_eq!(accepted, f.accepted, "accepted versions {ctx}");
     assert!(
-        r.versions
-            .iter()
-            .flat_map(|v| v.results.iter())
-            .all(|x| x.verdict != VersionVerdict::Unknown),
+        r.versions.iter().all(crate::support::every_version_decided),
         "no unknown verdicts {ctx}"
     );
     let p = r.posture.clone().unwrap_or_default();

@@ -7,7 +7,7 @@ use crate::support;
 use std::process::{Command, Output, Stdio};
 
 fn binary(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ftps-scan"))
+    support::binary_command()
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())

@@ -99,7 +99,16 @@ pub fn parse_jsonl_line(line: &str) -> EndpointReport {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"))
 }
 
-/// The finding ids the default policy raises on `r` (today's date).
+/// Whether the report has a verdict for every version and none is
+/// `unknown` (an empty list is not "all decided").
+pub fn every_version_decided(v: &ftps_scan::model::tls::VersionReport) -> bool {
+    use ftps_scan::model::tls::{TlsVersion, VersionVerdict};
+    v.results.len() == TlsVersion::ALL.len()
+        && v.results
+            .iter()
+            .all(|x| x.verdict != VersionVerdict::Unknown)
+}
+
 /// The accepted versions by their report names, lowest first (none when
 /// the versions were not probed).
 pub fn accepted_versions(r: &EndpointReport) -> Vec<&'static str> {
@@ -110,6 +119,7 @@ pub fn accepted_versions(r: &EndpointReport) -> Vec<&'static str> {
         .collect()
 }
 
+/// The finding ids the default policy raises on `r` (today's date).
 pub fn finding_ids(r: &EndpointReport) -> Vec<String> {
     let mut r = r.clone();
     ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
