@@ -160,7 +160,8 @@ pub struct Posture {
     /// scripts) cannot transfer there.
     #[serde(default)]
     pub data_tls_reuse_required: Option<bool>,
-    /// What the server said to the fresh-session data connection.
+    /// What the server said to the fresh-session data connection, or why
+    /// it was not tried (`not checked: ...`).
     #[serde(default)]
     pub data_tls_fresh_reply: Option<String>,
     pub list_entries: Option<u64>,

@@ -255,11 +255,21 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     // under PROT C, which says nothing about bounce), in the same write;
     // after the data checks (a PORT the server took cannot touch them),
     // and before the session-reuse check, which can end the session.
-    check_bounce(control, session.addr, private_ok, ctx, posture).await?;
+    let restored = check_bounce(control, session.addr, private_ok, ctx, posture).await?;
     // Last, because vsftpd ends the whole session when it refuses a fresh
     // data-channel session (after its `522`).
     if data && private_ok && posture.data_tls_reuse_required.is_none() {
-        check_session_reuse(control, &session, ctx, posture).await?;
+        match restored {
+            // Under PROT C the fresh-session listing would be a cleartext
+            // transfer, and its failed handshake would read as "reuse
+            // required": not a fact about reuse, so it is not tried.
+            Err(refusal) if posture.data_tls == Some(DataTls::Ok) => {
+                posture.data_tls_fresh_reply = Some(format!(
+                    "not checked: PROT P was refused when sent again after the cleartext-data check ({refusal})"
+                ));
+            }
+            _ => check_session_reuse(control, &session, ctx, posture).await?,
+        }
     }
     Ok(())
 }
@@ -271,14 +281,15 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
 /// (some servers connect to a `PORT` address at once, which is why the
 /// default address is in TEST-NET-1 and reaches nobody). `restore_prot_p`:
 /// first send `PROT P` again (after the cleartext-data check), in the same
-/// write as the first bounce command.
+/// write as the first bounce command. `Ok(Err(reply))`: that `PROT P` was
+/// refused, and data connections are not protected from here on.
 async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
     addr: SocketAddr,
     restore_prot_p: bool,
     ctx: &ProbeContext,
     posture: &mut Posture,
-) -> Result<(), Failure> {
+) -> Result<Result<(), Reply>, Failure> {
     let target = ctx.config.posture.bounce_address;
     posture.ftp_bounce_address = Some(target.to_string());
     let restore: &[&str] = if restore_prot_p { &["PROT P"] } else { &[] };
@@ -286,16 +297,7 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         posture.ftp_bounce_reason =
             Some("not checked: the bounce address is the server's own".into());
         send_pipeline(control, restore, Phase::Protection, ctx).await?;
-        for command in restore {
-            await_reply(
-                control,
-                &format!("reply to {command}"),
-                Phase::Protection,
-                ctx,
-            )
-            .await?;
-        }
-        return Ok(());
+        return read_restore_replies(control, restore, ctx).await;
     }
     let port = match (target.ip(), ipv6_peer(addr)) {
         (IpAddr::V4(v4), false) => Some(port_command(v4, target.port())),
@@ -316,15 +318,7 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         Phase::Bounce
     };
     send_pipeline(control, &commands, first_phase, ctx).await?;
-    for command in restore {
-        await_reply(
-            control,
-            &format!("reply to {command}"),
-            Phase::Protection,
-            ctx,
-        )
-        .await?;
-    }
+    let restored = read_restore_replies(control, restore, ctx).await?;
     let mut accepted = false;
     if let Some(port) = &port {
         let reply = await_reply(control, &format!("reply to {port}"), Phase::Bounce, ctx).await?;
@@ -345,7 +339,25 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         let reset = if ipv6_peer(addr) { "EPSV" } else { "PASV" };
         ask(control, reset, Phase::Bounce, ctx).await?;
     }
-    Ok(())
+    Ok(restored)
+}
+
+/// The replies to the commands that restore protection (`PROT P`), sent
+/// ahead of the bounce check: `Err` with the first that is not `200`.
+async fn read_restore_replies<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut ControlConnection<S>,
+    restore: &[&str],
+    ctx: &ProbeContext,
+) -> Result<Result<(), Reply>, Failure> {
+    let mut restored = Ok(());
+    for command in restore {
+        let what = format!("reply to {command}");
+        let reply = await_reply(control, &what, Phase::Protection, ctx).await?;
+        if reply.code != 200 && restored.is_ok() {
+            restored = Err(reply);
+        }
+    }
+    Ok(restored)
 }
 
 /// `PORT h1,h2,h3,h4,p1,p2` (RFC 959).

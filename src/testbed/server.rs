@@ -112,6 +112,13 @@ pub struct ServerSpec {
     /// Connect to an accepted `PORT`/`EPRT` address at once, before any
     /// data command (pyftpdlib does); the connection is made and dropped.
     pub connect_on_port: bool,
+    /// Once `PROT C` has been accepted, refuse `PROT P` again
+    /// (`534 Request denied for policy reasons.`, RFC 2228's reply for a
+    /// protection level the server will not give). No well-known server
+    /// does this; it stands for any server whose protection cannot be put
+    /// back, so tests can prove no later check mistakes a cleartext data
+    /// connection for a TLS one. Default false.
+    pub refuse_prot_p_after_prot_c: bool,
 }
 
 impl Default for ServerSpec {
@@ -149,6 +156,7 @@ impl Default for ServerSpec {
             allow_ccc: false,
             allow_foreign_port: false,
             connect_on_port: false,
+            refuse_prot_p_after_prot_c: false,
         }
     }
 }
@@ -403,6 +411,7 @@ async fn serve(
         logged_in: false,
         user: None,
         prot_private: false,
+        prot_c_accepted: false,
         passive: None,
         secure: false,
     };
@@ -631,6 +640,8 @@ struct Session {
     logged_in: bool,
     user: Option<String>,
     prot_private: bool,
+    /// A `PROT C` was accepted on this session.
+    prot_c_accepted: bool,
     passive: Option<Passive>,
     secure: bool,
 }
@@ -800,6 +811,12 @@ impl Session {
                 }
                 "PBSZ" => conn.reply("200 PBSZ=0").await?,
                 "PROT" => match arg.to_ascii_uppercase().as_str() {
+                    "P" if self.secure
+                        && self.spec.refuse_prot_p_after_prot_c
+                        && self.prot_c_accepted =>
+                    {
+                        conn.reply("534 Request denied for policy reasons.").await?
+                    }
                     "P" if self.secure => {
                         self.prot_private = true;
                         if self.unftp_wording() {
@@ -815,11 +832,13 @@ impl Session {
                         }
                         ProtC::RefusePassive | ProtC::RefusePasvOnly => {
                             self.prot_private = false;
+                            self.prot_c_accepted = true;
                             conn.reply("200 PROT OK. Switching data channel to plaintext")
                                 .await?;
                         }
                         ProtC::Works | ProtC::RefuseTransfer => {
                             self.prot_private = false;
+                            self.prot_c_accepted = true;
                             conn.reply("200 PROT now Clear.").await?;
                         }
                     },

@@ -193,6 +193,50 @@ async fn data_channel_tls_resumes_the_control_session() {
     }
 }
 
+/// A server that will not put `PROT P` back after `PROT C`: the
+/// fresh-session check would list under `PROT C`, and its failed TLS
+/// handshake would read as "session reuse required". It is not tried, and
+/// the report says why, whether or not the server requires reuse.
+#[tokio::test]
+async fn a_refused_prot_p_restore_is_not_read_as_session_reuse() {
+    let pki = Pki::new("posture CA");
+    for require_session_reuse in [false, true] {
+        let server = pki
+            .ftps(ServerSpec {
+                refuse_prot_p_after_prot_c: true,
+                require_session_reuse,
+                ..Default::default()
+            })
+            .await;
+        let mut r = scan_one(&server.addr.to_string(), pki.posture_config()).await;
+        let p = r.posture.clone().unwrap();
+        let case = format!("require_session_reuse={require_session_reuse}: {p:#?}");
+        assert_eq!(p.prot_p.map(|v| v.as_str()), Some("ok"), "{case}");
+        assert_eq!(p.prot_c.map(|v| v.as_str()), Some("accepted"), "{case}");
+        assert_eq!(p.data_tls.map(|v| v.as_str()), Some("ok"), "{case}");
+        assert_eq!(p.data_tls_resumed, Some(true), "{case}");
+        assert_eq!(p.data_tls_reuse_required, None, "{case}");
+        assert_eq!(
+            p.data_tls_fresh_reply.as_deref(),
+            Some(
+                "not checked: PROT P was refused when sent again after the \
+                 cleartext-data check (534 Request denied for policy reasons.)"
+            ),
+            "{case}"
+        );
+        // The bounce check still ran, after the refused PROT P.
+        assert_eq!(p.ftp_bounce.map(|v| v.as_str()), Some("refused"), "{case}");
+        // No listing after the refused PROT P: one protected, one clear.
+        let transfers = server.log().transfers;
+        assert_eq!(transfers.len(), 2, "{case}: {transfers:#?}");
+        ftps_scan::policy::Policy::default().apply(&mut r, time::OffsetDateTime::now_utc().date());
+        assert!(
+            !r.findings.iter().any(|f| f.id == "data-tls-reuse-required"),
+            "{case}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn data_channel_tls_failure_reports_the_servers_reply() {
     let pki = Pki::new("posture CA");
