@@ -30,7 +30,11 @@
 #           data_tls_reuse_required. FLEET_SCANS ("default nodata
 #           noposture ciphers") picks the ftps-scan runs, FLEET_REPS (1) runs
 #           each that many times in turn and prints the median CPU per
-#           endpoint; FLEET_WRAP is a command prefix for ftps-scan (e.g.
+#           endpoint; "floor" in FLEET_SCANS also runs bench/floor
+#           (ftps-floor: the default scan's connections, handshakes and FTP
+#           commands with nothing recorded, a lower bound for its CPU per
+#           endpoint) on the same fleet, in turn with the others;
+#           FLEET_WRAP is a command prefix for ftps-scan (e.g.
 #           FLEET_WRAP="valgrind --tool=callgrind --callgrind-out-file=F",
 #           with a small FLEET_N and FLEET_C: instruction counts that do not
 #           depend on the machine's load). FLEET_JSONL=1 also writes
@@ -129,6 +133,7 @@ ROOT=$(dirname "$HERE")
 : "${BUILD_PROFILE:=release}"
 : "${BIN:=$ROOT/target/$BUILD_PROFILE/ftps-scan}"
 BASE=$ROOT/bench/baseline/target/release/bare-connect
+FLOOR=$ROOT/bench/floor/target/release/ftps-floor
 VENV=$WORK/sslyze-venv
 RESULTS=$WORK/results.tsv
 
@@ -147,6 +152,9 @@ prepare() {
   (cd "$ROOT" && timeout 1800 cargo build --profile "$BUILD_PROFILE" --locked --bin ftps-scan) >&2
   if has_case dead; then
     timeout 900 cargo build --release --locked --manifest-path "$HERE/baseline/Cargo.toml" >&2
+  fi
+  if has_case fleet && [[ " $FLEET_SCANS " == *" floor "* ]]; then
+    timeout 1800 cargo build --release --locked --manifest-path "$HERE/floor/Cargo.toml" >&2
   fi
   if has_case fleet || has_case latency || has_case compare; then
     find_vsftpd
@@ -506,9 +514,16 @@ case_fleet() {
         nodata) extra=(--no-data) ;;
         noposture) extra=(--no-posture) ;;
         ciphers) extra=(--no-posture --ciphers) ;;
+        floor) ;;
         *) die "unknown FLEET_SCANS entry $scan" ;;
       esac
       ((FLEET_REPS > 1)) && label+="-$rep"
+      if [[ $scan == floor ]]; then
+        # shellcheck disable=SC2086 # FLEET_WRAP is a command prefix, split on purpose
+        fleet_run "$label" "$FLEET_N" ${FLEET_WRAP:-} "$FLOOR" "$file" "$FLEET_C"
+        cpu_of[$scan]+=" $(awk -F'\t' -v l="$label" '$1 == l {v = $7} END {print v}' "$RESULTS")"
+        continue
+      fi
       # shellcheck disable=SC2086 # FLEET_WRAP is a command prefix, split on purpose
       [[ -n ${FLEET_JSONL:-} ]] && extra+=(--jsonl "$WORK/fleet-$scan.jsonl")
       fleet_run "$label" "$FLEET_N" ${FLEET_WRAP:-} "$BIN" -q -f csv -o "$WORK/fleet-$scan.csv" -c "$FLEET_C" "${extra[@]}" "${mode_args[@]}" "$file"
