@@ -406,12 +406,16 @@ fn decode(bytes: &[u8]) -> String {
     out
 }
 
-/// Whether bytes start like an FTP reply: three digits, then a space or
-/// a dash (for a greeting too long to parse whole, or one that arrived in
-/// place of a TLS answer).
+/// Whether bytes start like an FTP reply: a code the parser takes (first
+/// digit 1 to 5, two more digits), then a space or a dash (for a greeting
+/// too long to parse whole, or one that arrived in place of a TLS answer).
 pub fn starts_like_reply(bytes: &[u8]) -> bool {
-    matches!(bytes, [a, b, c, d, ..]
-        if [a, b, c].iter().all(|x| x.is_ascii_digit()) && matches!(d, b' ' | b'-'))
+    matches!(bytes, [_, _, _, b' ' | b'-', ..])
+        && bytes
+            .iter()
+            .take(3)
+            .enumerate()
+            .all(|(i, &b)| code_byte_ok(i, b))
 }
 
 /// A short, printable excerpt of unexpected bytes for error messages.

@@ -178,6 +178,10 @@ mod tests {
         assert!(starts_like_reply(b"220-welcome\r\n"));
         assert!(starts_like_reply(b"500 "));
         assert!(!starts_like_reply(b"22"));
+        // The codes the reply parser refuses (first digit 1 to 5 only).
+        assert!(!starts_like_reply(b"600 protected\r\n"));
+        assert!(!starts_like_reply(b"022 x\r\n"));
+        assert!(starts_like_reply(b"120 soon\r\n"));
         assert!(!starts_like_reply(b"HTTP/1.1 400 Bad Request\r\n"));
         assert!(!starts_like_reply(&[0x16, 0x03, 0x03, 0x00, 0x2a]));
         assert!(starts_like_tls(&[0x16, 0x03, 0x03, 0x00, 0x2a]));
