@@ -212,6 +212,9 @@ pub struct SessionContext<'a> {
     pub verified: Result<(), String>,
 }
 
+/// What the `PROT P` sent in one write after `PBSZ 0` awaits.
+const PROT_P_PIPELINED: &str = "reply to PROT P (sent in the same write as PBSZ 0)";
+
 /// The checks on an established TLS control channel: login, protection
 /// levels, PASV/EPSV, passive-port reachability, and the data checks.
 pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
@@ -228,7 +231,9 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     let phase = Phase::Protection;
     send_pipeline(control, &["PBSZ 0", "PROT P"], phase, ctx).await?;
     posture.pbsz_reply = Some(await_reply(control, "reply to PBSZ 0", phase, ctx).await?);
-    let prot_p = await_reply(control, "reply to PROT P", phase, ctx).await?;
+    // Named as pipelined: a server that drops a second command sent in the
+    // same write times out here, and the message should say why to look.
+    let prot_p = await_reply(control, PROT_P_PIPELINED, phase, ctx).await?;
     let private_ok = prot_p.code == 200;
     posture.prot_p = Some(if private_ok {
         ProtP::Ok
@@ -320,13 +325,22 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     send_pipeline(control, &commands, first_phase, ctx).await?;
     let restored = read_restore_replies(control, restore, ctx).await?;
     let mut accepted = false;
+    let after_restore = if restore_prot_p {
+        " (sent in the same write as PROT P)"
+    } else {
+        ""
+    };
     if let Some(port) = &port {
-        let reply = await_reply(control, &format!("reply to {port}"), Phase::Bounce, ctx).await?;
+        let what = format!("reply to {port}{after_restore}");
+        let reply = await_reply(control, &what, Phase::Bounce, ctx).await?;
         accepted |= reply.class() == 2;
         posture.ftp_bounce_port_reply = Some(reply);
         send_pipeline(control, &[&eprt], Phase::Bounce, ctx).await?;
     }
-    let reply = await_reply(control, &format!("reply to {eprt}"), Phase::Bounce, ctx).await?;
+    // EPRT is pipelined only when it is the first bounce command (IPv6).
+    let eprt_note = if port.is_none() { after_restore } else { "" };
+    let what = format!("reply to {eprt}{eprt_note}");
+    let reply = await_reply(control, &what, Phase::Bounce, ctx).await?;
     accepted |= reply.class() == 2;
     posture.ftp_bounce_eprt_reply = Some(reply);
     posture.ftp_bounce = Some(if accepted {

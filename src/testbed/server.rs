@@ -119,6 +119,11 @@ pub struct ServerSpec {
     /// back, so tests can prove no later check mistakes a cleartext data
     /// connection for a TLS one. Default false.
     pub refuse_prot_p_after_prot_c: bool,
+    /// Read one command per read of the socket: what a client sent after
+    /// it in the same write (a pipeline) is dropped unanswered, as by a
+    /// server or middlebox that expects one command per segment. Default
+    /// false.
+    pub drop_pipelined: bool,
 }
 
 impl Default for ServerSpec {
@@ -157,6 +162,7 @@ impl Default for ServerSpec {
             allow_foreign_port: false,
             connect_on_port: false,
             refuse_prot_p_after_prot_c: false,
+            drop_pipelined: false,
         }
     }
 }
@@ -749,6 +755,10 @@ impl Session {
         conn: &mut LineConn<S>,
     ) -> std::io::Result<Next> {
         while let Some(line) = conn.read_line().await? {
+            if self.spec.drop_pipelined {
+                // What came in the same read after this line is lost.
+                conn.buf.clear();
+            }
             self.record(&line);
             let (verb, arg) = match line.split_once(' ') {
                 Some((v, a)) => (v.to_ascii_uppercase(), a.trim().to_string()),

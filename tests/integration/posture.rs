@@ -237,6 +237,34 @@ async fn a_refused_prot_p_restore_is_not_read_as_session_reuse() {
     }
 }
 
+/// A server that drops what follows a command in the same write: the
+/// pipelined `PROT P` gets no reply, and the failure says it was sent in
+/// one write with `PBSZ 0`, where to look. What came before is kept.
+#[tokio::test]
+async fn a_dropped_pipeline_is_named_in_the_failure() {
+    let pki = Pki::new("posture CA");
+    let server = pki
+        .ftps(ServerSpec {
+            drop_pipelined: true,
+            ..Default::default()
+        })
+        .await;
+    let mut c = pki.posture_config();
+    c.timeouts.read = std::time::Duration::from_millis(800);
+    let r = scan_one(&server.addr.to_string(), c).await;
+    let p = r.posture.clone().unwrap();
+    assert_eq!(
+        p.error.as_deref(),
+        Some("protection: no reply to PROT P (sent in the same write as PBSZ 0) within 800ms"),
+        "{p:#?}"
+    );
+    assert_eq!(p.login.map(|v| v.as_str()), Some("ok"), "{p:#?}");
+    assert_eq!(p.pbsz_reply.as_ref().map(|r| r.code), Some(200), "{p:#?}");
+    assert_eq!(p.prot_p, None, "{p:#?}");
+    assert!(server.log().commands.iter().any(|c| c.line == "PBSZ 0"));
+    assert!(!server.log().commands.iter().any(|c| c.line == "PROT P"));
+}
+
 #[tokio::test]
 async fn data_channel_tls_failure_reports_the_servers_reply() {
     let pki = Pki::new("posture CA");
