@@ -260,21 +260,11 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
     // under PROT C, which says nothing about bounce), in the same write;
     // after the data checks (a PORT the server took cannot touch them),
     // and before the session-reuse check, which can end the session.
-    let restored = check_bounce(control, session.addr, private_ok, ctx, posture).await?;
+    let restore_refused = check_bounce(control, session.addr, private_ok, ctx, posture).await?;
     // Last, because vsftpd ends the whole session when it refuses a fresh
     // data-channel session (after its `522`).
     if data && private_ok && posture.data_tls_reuse_required.is_none() {
-        match restored {
-            // Under PROT C the fresh-session listing would be a cleartext
-            // transfer, and its failed handshake would read as "reuse
-            // required": not a fact about reuse, so it is not tried.
-            Err(refusal) if posture.data_tls == Some(DataTls::Ok) => {
-                posture.data_tls_fresh_reply = Some(format!(
-                    "not checked: PROT P was refused when sent again after the cleartext-data check ({refusal})"
-                ));
-            }
-            _ => check_session_reuse(control, &session, ctx, posture).await?,
-        }
+        check_session_reuse(control, &session, restore_refused, ctx, posture).await?;
     }
     Ok(())
 }
@@ -286,7 +276,7 @@ pub async fn check_over_tls<S: AsyncRead + AsyncWrite + Unpin>(
 /// (some servers connect to a `PORT` address at once, which is why the
 /// default address is in TEST-NET-1 and reaches nobody). `restore_prot_p`:
 /// first send `PROT P` again (after the cleartext-data check), in the same
-/// write as the first bounce command. `Ok(Err(reply))`: that `PROT P` was
+/// write as the first bounce command. `Ok(Some(reply))`: that `PROT P` was
 /// refused, and data connections are not protected from here on.
 async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
@@ -294,7 +284,7 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     restore_prot_p: bool,
     ctx: &ProbeContext,
     posture: &mut Posture,
-) -> Result<Result<(), Reply>, Failure> {
+) -> Result<Option<Reply>, Failure> {
     let target = ctx.config.posture.bounce_address;
     posture.ftp_bounce_address = Some(target.to_string());
     let restore: &[&str] = if restore_prot_p { &["PROT P"] } else { &[] };
@@ -302,7 +292,7 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         posture.ftp_bounce_reason =
             Some("not checked: the bounce address is the server's own".into());
         send_pipeline(control, restore, Phase::Protection, ctx).await?;
-        return read_restore_replies(control, restore, ctx).await;
+        return read_restore_reply(control, restore_prot_p, ctx).await;
     }
     let port = match (target.ip(), ipv6_peer(addr)) {
         (IpAddr::V4(v4), false) => Some(port_command(v4, target.port())),
@@ -323,24 +313,23 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         Phase::Bounce
     };
     send_pipeline(control, &commands, first_phase, ctx).await?;
-    let restored = read_restore_replies(control, restore, ctx).await?;
-    let mut accepted = false;
-    let after_restore = if restore_prot_p {
-        " (sent in the same write as PROT P)"
-    } else {
-        ""
+    let restore_refused = read_restore_reply(control, restore_prot_p, ctx).await?;
+    // The first bounce command's reply is named as pipelined after PROT P.
+    let awaited = |command: &str| {
+        if restore_prot_p && command == first {
+            format!("reply to {command} (sent in the same write as PROT P)")
+        } else {
+            format!("reply to {command}")
+        }
     };
+    let mut accepted = false;
     if let Some(port) = &port {
-        let what = format!("reply to {port}{after_restore}");
-        let reply = await_reply(control, &what, Phase::Bounce, ctx).await?;
+        let reply = await_reply(control, &awaited(port), Phase::Bounce, ctx).await?;
         accepted |= reply.class() == 2;
         posture.ftp_bounce_port_reply = Some(reply);
         send_pipeline(control, &[&eprt], Phase::Bounce, ctx).await?;
     }
-    // EPRT is pipelined only when it is the first bounce command (IPv6).
-    let eprt_note = if port.is_none() { after_restore } else { "" };
-    let what = format!("reply to {eprt}{eprt_note}");
-    let reply = await_reply(control, &what, Phase::Bounce, ctx).await?;
+    let reply = await_reply(control, &awaited(&eprt), Phase::Bounce, ctx).await?;
     accepted |= reply.class() == 2;
     posture.ftp_bounce_eprt_reply = Some(reply);
     posture.ftp_bounce = Some(if accepted {
@@ -353,25 +342,22 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
         let reset = if ipv6_peer(addr) { "EPSV" } else { "PASV" };
         ask(control, reset, Phase::Bounce, ctx).await?;
     }
-    Ok(restored)
+    Ok(restore_refused)
 }
 
-/// The replies to the commands that restore protection (`PROT P`), sent
-/// ahead of the bounce check: `Err` with the first that is not `200`.
-async fn read_restore_replies<S: AsyncRead + AsyncWrite + Unpin>(
+/// The reply to the `PROT P` that restores protection ahead of the bounce
+/// check, when it was sent: `Some` when it is not `200` (the test the
+/// first `PROT P` is judged by).
+async fn read_restore_reply<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<S>,
-    restore: &[&str],
+    restore_prot_p: bool,
     ctx: &ProbeContext,
-) -> Result<Result<(), Reply>, Failure> {
-    let mut restored = Ok(());
-    for command in restore {
-        let what = format!("reply to {command}");
-        let reply = await_reply(control, &what, Phase::Protection, ctx).await?;
-        if reply.code != 200 && restored.is_ok() {
-            restored = Err(reply);
-        }
+) -> Result<Option<Reply>, Failure> {
+    if !restore_prot_p {
+        return Ok(None);
     }
-    Ok(restored)
+    let reply = await_reply(control, "reply to PROT P", Phase::Protection, ctx).await?;
+    Ok((reply.code != 200).then_some(reply))
 }
 
 /// `PORT h1,h2,h3,h4,p1,p2` (RFC 959).
@@ -733,14 +719,24 @@ async fn check_protected_data<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// After a protected listing that worked on a resumed session, the same on
-/// a fresh session: refused means the server requires session reuse.
+/// a fresh session: refused means the server requires session reuse. Not
+/// tried when the `PROT P` that restored protection was refused
+/// (`restore_refused`): under `PROT C` the listing would be a cleartext
+/// transfer, and its failed handshake would read as "reuse required".
 async fn check_session_reuse<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut ControlConnection<tokio_rustls::client::TlsStream<S>>,
     session: &SessionContext<'_>,
+    restore_refused: Option<Reply>,
     ctx: &ProbeContext,
     posture: &mut Posture,
 ) -> Result<(), Failure> {
     if posture.data_tls != Some(DataTls::Ok) {
+        return Ok(());
+    }
+    if let Some(refusal) = restore_refused {
+        posture.data_tls_fresh_reply = Some(format!(
+            "not checked: PROT P was refused when sent again after the cleartext-data check ({refusal})"
+        ));
         return Ok(());
     }
     match protected_listing(control, session, true, None, ctx).await? {
