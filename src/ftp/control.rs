@@ -109,7 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ControlConnection<S> {
             match self.reply.feed(&pending) {
                 Ok(Parsed::Complete(reply, used)) => {
                     // The rest stays in the same buffer (a pipeline's next
-                    // replies), without a copy.
+                    // replies), without a new allocation.
                     pending.drain(..used.min(pending.len()));
                     self.buf = pending;
                     return Ok(reply);

@@ -315,8 +315,8 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     send_pipeline(control, &commands, first_phase, ctx).await?;
     let restore_refused = read_restore_reply(control, restore_prot_p, ctx).await?;
     // The first bounce command's reply is named as pipelined after PROT P.
-    let awaited = |command: &str| {
-        if restore_prot_p && command == first {
+    let awaited = |command: &str, first: bool| {
+        if restore_prot_p && first {
             format!("reply to {command} (sent in the same write as PROT P)")
         } else {
             format!("reply to {command}")
@@ -324,12 +324,13 @@ async fn check_bounce<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let mut accepted = false;
     if let Some(port) = &port {
-        let reply = await_reply(control, &awaited(port), Phase::Bounce, ctx).await?;
+        let reply = await_reply(control, &awaited(port, true), Phase::Bounce, ctx).await?;
         accepted |= reply.class() == 2;
         posture.ftp_bounce_port_reply = Some(reply);
         send_pipeline(control, &[&eprt], Phase::Bounce, ctx).await?;
     }
-    let reply = await_reply(control, &awaited(&eprt), Phase::Bounce, ctx).await?;
+    let eprt_first = port.is_none();
+    let reply = await_reply(control, &awaited(&eprt, eprt_first), Phase::Bounce, ctx).await?;
     accepted |= reply.class() == 2;
     posture.ftp_bounce_eprt_reply = Some(reply);
     posture.ftp_bounce = Some(if accepted {

@@ -58,14 +58,13 @@ pub async fn probe_versions(
         probe_timeout: plan.probe_timeout,
         max_bytes: raw::probe::DEFAULT_MAX_BYTES,
     };
-    let settled = plan
-        .negotiated
-        .filter(|_| !plan.ciphers)
-        .and_then(|n| TlsVersionProbe::from_wire(n.version).map(|v| (v, n)));
+    let settled = plan.negotiated.filter(|_| !plan.ciphers);
     let probes = TlsVersionProbe::ALL.map(|version| {
         let settings = settings.clone();
         async move {
-            if let Some((_, negotiated)) = settled.filter(|(v, _)| *v == version) {
+            if let Some(negotiated) =
+                settled.filter(|n| TlsVersionProbe::from_wire(n.version) == Some(version))
+            {
                 return (
                     version,
                     settled_by_main_session(version, negotiated),
@@ -177,23 +176,21 @@ fn settled_by_main_session(
     version: TlsVersionProbe,
     negotiated: Negotiated,
 ) -> raw::VersionProbeReport {
-    let suite = rustls::CipherSuite::from(negotiated.cipher);
+    let suite = iana_suite_name(rustls::CipherSuite::from(negotiated.cipher));
+    let reason = format!("negotiated by the main session ({suite})");
     let evidence = Evidence {
         outcome: MAIN_SESSION_OUTCOME.into(),
         version_answered: Some(negotiated.version),
         version_answered_name: Some(version.to_string()),
         chosen_cipher: Some(negotiated.cipher),
-        chosen_cipher_name: Some(iana_suite_name(suite)),
+        chosen_cipher_name: Some(suite),
         ..Evidence::default()
     };
     raw::VersionProbeReport {
         verdict: raw::VersionVerdict {
             version,
             verdict: RawVerdict::Accepted,
-            reason: format!(
-                "negotiated by the main session ({})",
-                iana_suite_name(suite)
-            ),
+            reason,
             evidence,
         },
         attempts: Vec::new(),
