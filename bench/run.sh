@@ -32,9 +32,10 @@
 #           each that many times in turn and prints the median CPU per
 #           endpoint; "floor" in FLEET_SCANS also runs bench/floor
 #           (ftps-floor: the default scan's connections, handshakes and FTP
-#           commands with nothing recorded, a lower bound for its CPU per
-#           endpoint) on the same fleet, in turn with the others;
-#           FLEET_WRAP is a command prefix for ftps-scan (e.g.
+#           commands with nothing recorded, the yardstick for its CPU per
+#           endpoint; explicit FTPS only, no JSON Lines) on the same fleet,
+#           in turn with the others;
+#           FLEET_WRAP is a command prefix for ftps-scan and ftps-floor (e.g.
 #           FLEET_WRAP="valgrind --tool=callgrind --callgrind-out-file=F",
 #           with a small FLEET_N and FLEET_C: instruction counts that do not
 #           depend on the machine's load). FLEET_JSONL=1 also writes
@@ -519,6 +520,7 @@ case_fleet() {
       esac
       ((FLEET_REPS > 1)) && label+="-$rep"
       if [[ $scan == floor ]]; then
+        [[ $FLEET_MODE == explicit ]] || die "the floor speaks explicit FTPS only (FLEET_MODE=$FLEET_MODE)"
         # shellcheck disable=SC2086 # FLEET_WRAP is a command prefix, split on purpose
         fleet_run "$label" "$FLEET_N" ${FLEET_WRAP:-} "$FLOOR" "$file" "$FLEET_C"
         cpu_of[$scan]+=" $(awk -F'\t' -v l="$label" '$1 == l {v = $7} END {print v}' "$RESULTS")"
