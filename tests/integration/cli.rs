@@ -680,8 +680,9 @@ async fn repeated_ports_are_scanned_once() {
     assert_eq!(ports, want);
 }
 
-/// `--threads N` runs the scan on N workers, with the same facts; zero or
-/// a word is a usage error naming the flag.
+/// `--threads 1` and `--threads 4` scan with the same facts (the number of
+/// workers is not visible from outside; this checks the flag is taken and
+/// changes no fact); zero or a word is a usage error naming the flag.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn threads_flag_scans_alike_and_refuses_nonsense() {
     let pki = Pki::new("unit CA");

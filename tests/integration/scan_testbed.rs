@@ -484,6 +484,13 @@ async fn the_main_sessions_version_is_not_probed_again() {
         assert_eq!(main.verdict, VersionVerdict::Accepted);
         assert_eq!(main.attempts, 0);
         assert_eq!(main.evidence["outcome"], "main-session", "{main:#?}");
+        // The number comes from the session's negotiated version (the name
+        // from the version the result is for).
+        assert_eq!(
+            main.evidence["version_answered"],
+            settled.wire_version(),
+            "{main:#?}"
+        );
         assert_eq!(main.evidence["version_answered_name"], settled.as_str());
         assert_eq!(
             main.evidence["chosen_cipher_name"],
@@ -496,6 +503,7 @@ async fn the_main_sessions_version_is_not_probed_again() {
         );
         let probed = result(other);
         assert!(probed.attempts >= 1, "{probed:#?}");
+        assert!(probed.evidence["outcome"].is_string(), "{probed:#?}");
         assert_ne!(probed.evidence["outcome"], "main-session");
         assert_eq!(v.results.len(), 6);
         let probe_connections: usize = v.results.iter().map(|x| x.attempts).sum();
@@ -519,6 +527,7 @@ async fn the_main_sessions_version_is_not_probed_again() {
         .find(|x| x.version == TlsVersion::Tls13)
         .unwrap();
     assert!(tls13.attempts >= 1, "{tls13:#?}");
+    assert!(tls13.evidence["outcome"].is_string(), "{tls13:#?}");
     assert_ne!(tls13.evidence["outcome"], "main-session");
     assert!(!tls13.accepted_ciphers.is_empty(), "{tls13:#?}");
 }
