@@ -12,7 +12,7 @@
 use crate::model::Mode;
 use crate::probe::connector::HostConnection;
 use crate::probe::session::{Opener, AUTH_RACE_PAUSE};
-use crate::tls::raw::{self, Evidence, ProbeSettings, TlsVersionProbe, Verdict as RawVerdict};
+use crate::tls::raw::{self, Evidence, ProbeSettings, TlsVersionProbe};
 use crate::tls::session::{iana_suite_name, Negotiated};
 use std::io;
 use std::net::SocketAddr;
@@ -78,13 +78,13 @@ pub async fn probe_versions(
             // read the hello as a command (the AUTH TLS race). Once more,
             // with a pause after the 234, and the later probes alike.
             let raced = plan.mode == Mode::Explicit
-                && report.verdict.verdict == RawVerdict::Unknown
+                && report.verdict.verdict == VersionVerdict::Unknown
                 && report.verdict.evidence.ftp_reply.is_some();
             let mut paused = || open_for_hello(plan, Some(AUTH_RACE_PAUSE));
             if raced {
                 report = raw::probe_version(&mut paused, version, &settings).await;
             }
-            let enumeration = if plan.ciphers && report.verdict.verdict == RawVerdict::Accepted {
+            let enumeration = if plan.ciphers && report.verdict.verdict == VersionVerdict::Accepted {
                 Some(if raced {
                     raw::enumerate_ciphers(&mut paused, version, &settings, MAX_CIPHER_ROUNDS).await
                 } else {
@@ -111,7 +111,7 @@ pub async fn probe_versions(
     for (version, probe, enumeration) in &outcomes {
         let verdict = &probe.verdict;
         let mut result = VersionResult {
-            verdict: verdict_of(verdict.verdict),
+            verdict: verdict.verdict,
             reason: verdict.reason.clone(),
             evidence: serde_json::to_value(&verdict.evidence).unwrap_or_default(),
             attempts: probe.attempts.len(),
@@ -157,7 +157,7 @@ pub async fn probe_versions(
                 )));
             }
         }
-        if verdict.verdict == RawVerdict::Accepted
+        if verdict.verdict == VersionVerdict::Accepted
             && legacy_chain.is_none()
             && !probe.certificates.is_empty()
         {
@@ -189,7 +189,7 @@ fn settled_by_main_session(
     raw::VersionProbeReport {
         verdict: raw::VersionVerdict {
             version,
-            verdict: RawVerdict::Accepted,
+            verdict: VersionVerdict::Accepted,
             reason,
             evidence,
         },
@@ -200,15 +200,6 @@ fn settled_by_main_session(
 
 /// The evidence `outcome` of a version the main session settled.
 pub const MAIN_SESSION_OUTCOME: &str = "main-session";
-
-/// The report's verdict for the prober's.
-fn verdict_of(v: RawVerdict) -> VersionVerdict {
-    match v {
-        RawVerdict::Accepted => VersionVerdict::Accepted,
-        RawVerdict::Rejected => VersionVerdict::Rejected,
-        RawVerdict::Unknown => VersionVerdict::Unknown,
-    }
-}
 
 type Outcome = (
     TlsVersionProbe,
@@ -224,7 +215,7 @@ fn intolerance(outcomes: &[Outcome]) -> Vec<VersionAnomaly> {
     let lowest_accepted = outcomes
         .iter()
         .filter(|(v, p, _)| {
-            *v != TlsVersionProbe::Ssl2 && p.verdict.verdict == RawVerdict::Accepted
+            *v != TlsVersionProbe::Ssl2 && p.verdict.verdict == VersionVerdict::Accepted
         })
         .map(|(v, _, _)| *v)
         .min();
@@ -235,7 +226,7 @@ fn intolerance(outcomes: &[Outcome]) -> Vec<VersionAnomaly> {
         .iter()
         .filter(|(v, p, _)| {
             *v > accepted
-                && p.verdict.verdict == RawVerdict::Rejected
+                && p.verdict.verdict == VersionVerdict::Rejected
                 && matches!(p.verdict.evidence.outcome.as_str(), "closed" | "reset")
                 && p.verdict.evidence.bytes_received == 0
         })

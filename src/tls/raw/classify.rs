@@ -104,13 +104,8 @@ impl ProbeOutcome {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Accepted,
-    Rejected,
-    Unknown,
-}
+/// The prober's verdict is the report's: one enum, the same words.
+pub use crate::model::tls::VersionVerdict as Verdict;
 
 /// Facts behind a verdict, for the report.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
