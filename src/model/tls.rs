@@ -249,6 +249,11 @@ impl VersionReport {
             .map(|r| r.version)
     }
 
+    /// Whether `version` was probed and accepted.
+    pub fn accepts(&self, version: TlsVersion) -> bool {
+        self.verdict_of(version) == Some(VersionVerdict::Accepted)
+    }
+
     /// The verdict on `version`, when it was probed.
     pub fn verdict_of(&self, version: TlsVersion) -> Option<VersionVerdict> {
         self.results

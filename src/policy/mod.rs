@@ -211,7 +211,7 @@ fn status_findings(r: &EndpointReport, out: &mut Vec<(&'static str, String)>) {
 
 /// Protocol versions, cipher suites and the probes' anomalies.
 fn version_findings(v: &VersionReport, policy: &Policy, out: &mut Vec<(&'static str, String)>) {
-    let accepted = |version| v.verdict_of(version) == Some(VersionVerdict::Accepted);
+    let accepted = |version| v.accepts(version);
     let rejected = |version| v.verdict_of(version) == Some(VersionVerdict::Rejected);
     for (version, id) in [
         (TlsVersion::Ssl2, "sslv2-accepted"),

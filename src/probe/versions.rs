@@ -84,7 +84,8 @@ pub async fn probe_versions(
             if raced {
                 report = raw::probe_version(&mut paused, version, &settings).await;
             }
-            let enumeration = if plan.ciphers && report.verdict.verdict == VersionVerdict::Accepted {
+            let enumeration = if plan.ciphers && report.verdict.verdict == VersionVerdict::Accepted
+            {
                 Some(if raced {
                     raw::enumerate_ciphers(&mut paused, version, &settings, MAX_CIPHER_ROUNDS).await
                 } else {

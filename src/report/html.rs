@@ -432,10 +432,7 @@ fn versions_chart(reports: &[&EndpointReport]) -> Markup {
         .map(|v| {
             let n = reports
                 .iter()
-                .filter(|r| {
-                    r.versions.as_ref().and_then(|x| x.verdict_of(v))
-                        == Some(crate::model::tls::VersionVerdict::Accepted)
-                })
+                .filter(|r| r.versions.as_ref().is_some_and(|x| x.accepts(v)))
                 .count() as u64;
             let class = if v >= TlsVersion::Tls12 {
                 "good"
